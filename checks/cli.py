@@ -1,0 +1,153 @@
+"""The ``tcpspec`` command.
+
+Exit codes: 0 every property holds, 1 a property is violated (its trace is
+printed), 2 bad input (unknown configuration or property, malformed file,
+impossible bound), 3 a limit stopped the search before it was complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from checks.explicit import Exploration
+from checks.properties import PROPERTIES, Limits, Property, check, property_named
+from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
+from spec.config import Config, ConfigError, load_config
+from spec.presets import preset, presets
+
+EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as ``tcpspec: error: ...``, exit code 2."""
+
+
+def resolve_config(name: str) -> Config:
+    """A preset name, or a path to a TOML file."""
+    if name.endswith(".toml") or "/" in name or Path(name).is_file():
+        return load_config(name)
+    return preset(name)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="tcpspec",
+        description="A model-checked specification of TCP connection management (RFC 9293).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    chk = sub.add_parser("check", help="explore a configuration and check the properties")
+    chk.add_argument(
+        "--config",
+        "-c",
+        action="append",
+        metavar="NAME|FILE",
+        help="a preset name or a TOML file (repeatable; default: every preset)",
+    )
+    chk.add_argument(
+        "--property", "-p", action="append", metavar="NAME", help="check only this property (repeatable; default: all)"
+    )
+    chk.add_argument("--engine", default="explicit", choices=["explicit"], help="the engine to use (default: explicit)")
+    chk.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    chk.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
+    chk.add_argument("--max-states", type=int, metavar="N", help="stop after N states (verdicts then say so)")
+    chk.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
+    chk.add_argument("--progress", action="store_true", help="show progress on stderr even when not a terminal")
+    lst = sub.add_parser("list", help="list the presets, then the properties")
+    lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
+    return parser
+
+
+def _progress_printer(enabled: bool):  # type: ignore[no-untyped-def]
+    def show(ex: Exploration, done: bool) -> None:
+        if not enabled:
+            return
+        rate = len(ex.states) / ex.seconds if ex.seconds > 0 else 0
+        end = "\n" if done else ""
+        print(
+            f"\r  {ex.config.name}: {len(ex.states):,} states, depth {ex.max_depth}, {rate:,.0f} states/s   ",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    configs = presets()
+    width = max(len(c.name) for c in configs)
+    for c in configs:
+        print(f"{c.name:<{width}}  {c.description}")
+        if args.verbose:
+            print(f"{'':<{width}}  bounds: {c.bounds()}")
+    print()
+    pwidth = max(len(p.name) for p in PROPERTIES)
+    for p in PROPERTIES:
+        print(f"{p.name:<{pwidth}}  {p.kind:<11}  {p.statement}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.max_states is not None and args.max_states < 1:
+        raise UsageError(f"--max-states must be at least 1, not {args.max_states}")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise UsageError(f"--max-seconds must be positive, not {args.max_seconds}")
+    configs = [resolve_config(name) for name in args.config] if args.config else list(presets())
+    wanted: list[Property] | None = None
+    if args.property:
+        try:
+            wanted = [property_named(n) for n in args.property]
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)
+    show_progress = args.progress or (sys.stderr.isatty() and not args.json)
+    runs = []
+    for config in configs:
+        ex, results = check(config, wanted, limits, _progress_printer(show_progress))
+        run = Run(ex, results)
+        runs.append(run)
+        if not args.json:
+            print(summary(run), end="")
+            print(violations_text(run), end="")
+            print()
+    if args.json:
+        sys.stdout.write(runs_json(runs, single=bool(args.config) and len(runs) == 1))
+    if args.junit:
+        write_atomically(args.junit, junit_xml(runs))
+    if any(r.violated for r in runs):
+        return EXIT_VIOLATED
+    if any(r.incomplete for r in runs):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "list":
+            return cmd_list(args)
+        return cmd_check(args)
+    except (UsageError, ConfigError) as err:
+        print(f"tcpspec: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
