@@ -368,7 +368,12 @@ class CoverageObserver:
                     self.found[g.text] = (sid, None)
 
     def on_transition(self, src: int, world: World, transition: Transition, dst: int) -> None:
+        label = transition.label
         for g in self.goals:
+            if g.old_duplicate and g.text not in self.found and label.kind == "segment" and label.seg is not None:
+                receiver, sender = world.endpoint(label.actor), world.endpoint(1 - label.actor)
+                if (g.side is None or g.side == label.actor) and label.seg.inc < sender.inc and receiver.inc >= 2:
+                    self.found[g.text] = (dst, label)
             if g.rule is not None and g.text not in self.found:
                 actor_ok = g.side is None or g.side == transition.label.actor
                 if actor_ok and any(r.name == g.rule for r in transition.rules):

@@ -220,7 +220,8 @@ class Goal:
 
     Written ``TIME-WAIT`` (either endpoint reaches it), ``B:CLOSE-WAIT`` (that endpoint),
     ``SYN-SENT->SYN-RECEIVED`` (an endpoint moves from one to the other: a simultaneous open),
-    or ``rule:text-ahead`` (that rule applies somewhere: reordered data was held).
+    ``rule:text-ahead`` (that rule applies somewhere: reordered data was held), or
+    ``old-duplicate`` (a segment of an earlier incarnation of its sender reaches a later incarnation).
     """
 
     text: str
@@ -228,6 +229,7 @@ class Goal:
     before: TcpState | None
     after: TcpState | None
     rule: str | None = None
+    old_duplicate: bool = False
 
 
 def parse_goal(text: str) -> Goal:
@@ -237,6 +239,8 @@ def parse_goal(text: str) -> Goal:
     if rest[:2].upper() in ("A:", "B:"):
         side = 0 if rest[0].upper() == "A" else 1
         rest = rest[2:]
+    if rest.strip().lower() == "old-duplicate":
+        return Goal(text, side, None, None, old_duplicate=True)
     if rest.startswith("rule:"):
         name = rest[len("rule:") :].strip()
         from spec.rulebook import all_rules

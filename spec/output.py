@@ -14,22 +14,25 @@ from spec.seqnum import negate
 from spec.states import CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK
 
 
-@rule(Event.OUTPUT, "3.10.2", states={CLOSE_WAIT, FIN_WAIT_1, CLOSING}, sends="data")
-def segmentize_queued_data(x: Ctx) -> None:
-    """Queued data and an open window: segmentize the next unit and send it."""
+def segmentize_next_queued_unit(x: Ctx) -> None:
+    """Queued data and an open window: take the next unit off the queue and send it."""
     t = x.tcb
     x.require(t.queued != 0, window_open(x))
     t.queued = t.queued - 1
     send_data_unit(x)
 
 
+@rule(Event.OUTPUT, "3.10.2", states={CLOSE_WAIT, FIN_WAIT_1, CLOSING}, sends="data")
+def segmentize_queued_data(x: Ctx) -> None:
+    """Queued data and an open window: segmentize the next unit and send it."""
+    segmentize_next_queued_unit(x)
+
+
 @rule(Event.OUTPUT, "3.10.2", states={ESTABLISHED}, sends="data")
 def segmentize_queued_data_established(x: Ctx) -> None:
     """ESTABLISHED, queued data, no CLOSE waiting (that one enters FIN-WAIT-1 first): send the next unit."""
-    t = x.tcb
-    x.require(t.queued != 0, window_open(x), negate(t.close_queued))
-    t.queued = t.queued - 1
-    send_data_unit(x)
+    x.require(negate(x.tcb.close_queued))
+    segmentize_next_queued_unit(x)
 
 
 @rule(Event.OUTPUT, "3.10.4", states={ESTABLISHED}, to=FIN_WAIT_1, sends="FIN")

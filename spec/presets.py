@@ -116,7 +116,7 @@ def presets() -> tuple[Config, ...]:
             msl=1,
             rto=1,
             retries=1,
-            reach=("A:TIME-WAIT", "A:TIME-WAIT->CLOSED", "B:LAST-ACK->CLOSED"),
+            reach=("A:TIME-WAIT", "A:TIME-WAIT->CLOSED", "B:LAST-ACK->CLOSED", "old-duplicate"),
         ),
         Config(
             name="half-open",

@@ -109,6 +109,7 @@ def test_goals_parse() -> None:
     g = parse_goal("b:syn-sent->syn-received")
     assert (g.side, g.before, g.after) == (1, TcpState.SYN_SENT, TcpState.SYN_RECEIVED)
     assert parse_goal("rule:listen-syn").rule == "listen-syn"
+    assert parse_goal("old-duplicate").old_duplicate
 
 
 json_like = st.recursive(
