@@ -345,6 +345,7 @@ def syn_received_ack(x: Ctx) -> None:
     """Fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT: enter ESTABLISHED and continue processing."""
     x.require(x.seg.ACK, ack_acceptable(x))
     acknowledge(x)
+    x.tcb.peer_inc = x.seg.inc  # ghost: the peer incarnation that acknowledged our SYN is the one we talk to
 
 
 @rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=5, sends="RST")
