@@ -1,8 +1,10 @@
 """The ``tcpspec`` command.
 
-Exit codes: 0 every property holds, 1 a property is violated (its trace is
-printed), 2 bad input (unknown configuration or property, malformed file,
-impossible bound), 3 a limit stopped the search before it was complete.
+Exit codes: 0 every property holds (explicit: in every reachable state; bmc: on
+every path up to the depth asked for), 1 a property is violated (its trace is
+printed) or two engines disagree, 2 bad input (unknown configuration or
+property, malformed file, impossible bound), 3 a limit stopped the search
+before it was complete.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from checks.engines import DEFAULT_DEPTH, ENGINES, disagreements, run_bmc
 from checks.explicit import Exploration
 from checks.properties import PROPERTIES, Limits, Property, check, property_named
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
@@ -55,7 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--property", "-p", action="append", metavar="NAME", help="check only this property (repeatable; default: all)"
     )
-    chk.add_argument("--engine", default="explicit", choices=["explicit"], help="the engine to use (default: explicit)")
+    chk.add_argument(
+        "--engine",
+        default="explicit",
+        choices=list(ENGINES),
+        help="explicit: breadth-first search of every state; bmc: bounded model checking with Z3 of the "
+        "safety properties to --depth; all: both, failing if they disagree (default: explicit)",
+    )
+    chk.add_argument(
+        "--depth", type=int, metavar="K", help=f"bmc: check paths of up to K steps (default: {DEFAULT_DEPTH})"
+    )
+    chk.add_argument(
+        "--slots",
+        type=int,
+        metavar="N",
+        help="bmc: segments per channel in the symbolic state when the configuration sets no capacity (default: 4)",
+    )
     chk.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     chk.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
     chk.add_argument("--max-states", type=int, metavar="N", help="stop after N states (verdicts then say so)")
@@ -108,22 +126,42 @@ def cmd_check(args: argparse.Namespace) -> int:
             wanted = [property_named(n) for n in args.property]
         except ValueError as err:
             raise UsageError(str(err)) from None
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
+    if depth < 0 or depth > 1000:
+        raise UsageError(f"--depth must be between 0 and 1000, not {depth}")
+    if args.slots is not None and not 1 <= args.slots <= 64:
+        raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
+    if args.engine == "explicit" and (args.depth is not None or args.slots is not None):
+        raise UsageError("--depth and --slots are for --engine bmc or all")
     limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
-    runs = []
+    runs: list[Run] = []
+    disagree: list[str] = []
     for config in configs:
-        ex, results = check(config, wanted, limits, _progress_printer(show_progress))
-        run = Run(ex, results)
-        runs.append(run)
-        if not args.json:
-            print(summary(run), end="")
-            print(violations_text(run), end="")
-            print()
+        mine: list[Run] = []
+        if args.engine in ("explicit", "all"):
+            ex, results = check(config, wanted, limits, _progress_printer(show_progress))
+            mine.append(Run.explicit(ex, results))
+        if args.engine in ("bmc", "all"):
+            mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots))
+        if len(mine) == 2:
+            disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], mine[1])]
+        for run in mine:
+            if not args.json:
+                print(summary(run), end="")
+                print(violations_text(run), end="")
+                print()
+        runs += mine
+    if disagree and not args.json:
+        print("ENGINES DISAGREE:")
+        for d in disagree:
+            print(f"  {d}")
     if args.json:
-        sys.stdout.write(runs_json(runs, single=bool(args.config) and len(runs) == 1))
+        single = bool(args.config) and len(runs) == 1
+        sys.stdout.write(runs_json(runs, single=single, disagreements=disagree if args.engine == "all" else None))
     if args.junit:
         write_atomically(args.junit, junit_xml(runs))
-    if any(r.violated for r in runs):
+    if disagree or any(r.violated for r in runs):
         return EXIT_VIOLATED
     if any(r.incomplete for r in runs):
         return EXIT_INCOMPLETE

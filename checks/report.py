@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -14,25 +14,43 @@ from xml.etree import ElementTree as ET
 from checks.explicit import Exploration
 from checks.properties import Result
 from checks.trace import TraceStep, build_trace, format_trace
+from spec.config import Config
+from spec.machine import Machine
 
 
 @dataclass
 class Run:
     """One configuration checked by one engine."""
 
-    exploration: Exploration
+    config: Config
+    machine: Machine
     results: list[Result]
-    engine: str = "explicit"
+    engine: str
+    seconds: float
+    complete: bool  # the search did all it was asked to (explicit: every state; bmc: every depth)
+    search: str  # one line saying what the engine did
+    stats: dict[str, Any] = field(default_factory=dict)  # states, transitions, depth (None if not counted)
+
+    @staticmethod
+    def explicit(ex: Exploration, results: list[Result]) -> Run:
+        rate = len(ex.states) / ex.seconds if ex.seconds > 0 else 0.0
+        search = (
+            f"explored {len(ex.states):,} states, {ex.transitions:,} transitions, depth {ex.max_depth}, "
+            f"in {ex.seconds:.2f} s ({rate:,.0f} states/s)"
+            + ("" if ex.complete else f" -- INCOMPLETE: {ex.stop_reason}")
+        )
+        stats = {"states": len(ex.states), "transitions": ex.transitions, "depth": ex.max_depth}
+        return Run(ex.config, ex.machine, results, "explicit", ex.seconds, ex.complete, search, stats)
 
     @property
     def config_name(self) -> str:
-        return self.exploration.config.name
+        return self.config.name
 
     def trace(self, result: Result) -> list[TraceStep] | None:
         cx = result.counterexample
         if cx is None:
             return None
-        return build_trace(self.exploration.machine, cx.path, cx.loop)
+        return build_trace(self.machine, cx.path, cx.loop)
 
     @property
     def violated(self) -> bool:
@@ -40,17 +58,16 @@ class Run:
 
     @property
     def incomplete(self) -> bool:
-        return not self.exploration.complete
+        return not self.complete
 
 
 def summary(run: Run) -> str:
-    ex = run.exploration
-    rate = len(ex.states) / ex.seconds if ex.seconds > 0 else 0.0
+    config = run.config
+    engine = "" if run.engine == "explicit" else f" [{run.engine}]"
     lines = [
-        f"{ex.config.name}: {ex.config.description}",
-        f"  bounds: {ex.config.bounds()}",
-        f"  explored {len(ex.states):,} states, {ex.transitions:,} transitions, depth {ex.max_depth}, "
-        f"in {ex.seconds:.2f} s ({rate:,.0f} states/s)" + ("" if ex.complete else f" -- INCOMPLETE: {ex.stop_reason}"),
+        f"{config.name}{engine}: {config.description}",
+        f"  bounds: {config.bounds()}",
+        f"  {run.search}",
     ]
     width = max(len(r.prop.name) for r in run.results) if run.results else 10
     for r in run.results:
@@ -77,7 +94,6 @@ def violations_text(run: Run) -> str:
 
 
 def run_json(run: Run) -> dict[str, Any]:
-    ex = run.exploration
     results = []
     for r in run.results:
         steps = run.trace(r)
@@ -92,19 +108,21 @@ def run_json(run: Run) -> dict[str, Any]:
             }
         )
     return {
-        "config": ex.config.name,
+        "config": run.config.name,
         "engine": run.engine,
-        "complete": ex.complete,
-        "states": len(ex.states),
-        "transitions": ex.transitions,
-        "depth": ex.max_depth,
-        "seconds": round(ex.seconds, 3),
+        "complete": run.complete,
+        "states": run.stats.get("states"),
+        "transitions": run.stats.get("transitions"),
+        "depth": run.stats.get("depth"),
+        "seconds": round(run.seconds, 3),
         "results": results,
     }
 
 
-def runs_json(runs: Sequence[Run], single: bool) -> str:
+def runs_json(runs: Sequence[Run], single: bool, disagreements: list[str] | None = None) -> str:
     doc: Any = run_json(runs[0]) if single else {"runs": [run_json(r) for r in runs]}
+    if disagreements is not None:
+        doc["disagreements"] = disagreements
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 
@@ -115,10 +133,10 @@ def junit_xml(runs: Sequence[Run]) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=run.config_name,
+            name=run.config_name if run.engine == "explicit" else f"{run.config_name} [{run.engine}]",
             tests=str(len(run.results)),
             failures=str(failures),
-            time=f"{run.exploration.seconds:.3f}",
+            time=f"{run.seconds:.3f}",
         )
         for r in run.results:
             case = ET.SubElement(suite, "testcase", classname=f"tcpspec.{run.config_name}", name=r.prop.name)
@@ -127,7 +145,7 @@ def junit_xml(runs: Sequence[Run]) -> str:
                 steps = run.trace(r)
                 msg = r.counterexample.message if r.counterexample else ""
                 fail.text = msg + "\n" + (format_trace(steps) if steps else "")
-            elif r.verdict not in ("EXHAUSTED", "REACHED"):
+            elif r.verdict not in ("EXHAUSTED", "REACHED", "PROVED"):
                 ET.SubElement(case, "skipped", message=r.verdict_text)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -293,7 +293,8 @@ class Machine:
         self.config = config
         self.rules = tuple(r for r in (all_rules() if rules is None else rules) if r.applies(config))
         self._scripts = (config.a.script, config.b.script)
-        self._urgent = tuple(
+        #: per side, the data units its user sent as urgent
+        self.urgent = tuple(
             frozenset(u for u in range(1, ep.sends + 1) if ep.urgent(u)) for ep in (config.a, config.b)
         )
         index: dict[tuple[Any, ...], list[Rule]] = {}
@@ -320,7 +321,8 @@ class Machine:
 
     # --- running rules ----------------------------------------------------------------------------
 
-    def _candidates(self, event: Event, call: Call | None, state: TcpState, step: int) -> tuple[Rule, ...]:
+    def candidates(self, event: Event, call: Call | None, state: TcpState, step: int) -> tuple[Rule, ...]:
+        """The rules that may answer ``event`` (``call``) in ``state`` at ``step`` of its processing."""
         if call is Call.SEND_URGENT:
             call = Call.SEND
         return self._index.get((event, call, state, step), ())
@@ -364,12 +366,12 @@ class Machine:
             for step in steps:
                 ep_now = snapshot[0]
                 winners = []
-                for r in self._candidates(event, call, ep_now.state, step):
+                for r in self.candidates(event, call, ep_now.state, step):
                     x = ConcreteCtx(
                         _Work(ep_now),
                         current,
                         config,
-                        self._urgent[side],
+                        self.urgent[side],
                         choices,
                         label.choice,
                         list(snapshot[1]),

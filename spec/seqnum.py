@@ -5,9 +5,12 @@
 Python's ``<``; they call the helpers below, which work on two kinds of value:
 
 * plain ``int`` and ``bool`` -- the explicit engine runs the rules on these;
-* symbolic terms that overload ``+ - == & | ~`` and a *signed* ``<`` on 32-bit
-  values, as z3's bit-vectors and booleans do -- the symbolic engines run the
-  very same rule functions on those.
+* symbolic terms (:class:`checks.terms.Term`: z3 bit-vectors and booleans) that
+  overload ``+ - == != & | ~`` with the same modular meaning -- the symbolic
+  engines run the very same rule functions on those.
+
+A sequence comparison reads the sign bit of the 32-bit difference, which means
+the same on both kinds of value: no engine's own notion of "signed" is used.
 
 Python's ``and``/``or``/``not``/``if`` would force a truth value out of a
 symbolic term, so conditions are combined with :func:`all_of`,
@@ -44,7 +47,7 @@ def seq_lt(a: Value, b: Value) -> Value:
     diff = a - b
     if isinstance(diff, int):
         return (diff & MASK) >= HALF
-    return diff < 0  # a 32-bit symbolic term: its ``<`` is signed, as the RFC's comparison needs
+    return (diff & HALF) != 0  # a 32-bit symbolic term: its sign bit
 
 
 def seq_le(a: Value, b: Value) -> Value:
@@ -53,7 +56,7 @@ def seq_le(a: Value, b: Value) -> Value:
     if isinstance(diff, int):
         diff &= MASK
         return diff == 0 or diff >= HALF
-    return any_of(a == b, diff < 0)
+    return any_of(a == b, (diff & HALF) != 0)
 
 
 def seq_gt(a: Value, b: Value) -> Value:

@@ -67,6 +67,18 @@ def retransmit_syn_ack(x: Ctx) -> None:
     send_syn_ack(x)
 
 
+@rule(TIMEOUT, "3.10.8", states={FIN_WAIT_1}, when=with_retransmission, sends="SYN,ACK")
+def retransmit_syn_ack_after_close(x: Ctx) -> None:
+    """RETRANSMISSION TIMEOUT, FIN-WAIT-1 after a CLOSE in SYN-RECEIVED, our SYN unacknowledged: send the SYN,ACK again.
+
+    The SYN,ACK is at the front of the retransmission queue, ahead of the FIN.
+    """
+    t = x.tcb
+    x.require(t.snd_una == t.iss)
+    may_retransmit(x)
+    send_syn_ack(x)
+
+
 @rule(TIMEOUT, "3.10.8", states=SENDING_STATES, when=with_retransmission, sends="data")
 def retransmit_data(x: Ctx) -> None:
     """RETRANSMISSION TIMEOUT: the data unit at SND.UNA is unacknowledged: send it again."""

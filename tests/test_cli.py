@@ -137,3 +137,35 @@ def test_console_script_runs_from_a_fresh_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "coverage" in proc.stdout and "REACHED 4/4 goals" in proc.stdout
+
+
+def test_bmc_engine_reports_bounded_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run("check", "--engine", "bmc", "--config", "handshake", "--depth", "5", capsys=capsys)
+    assert code == 0
+    assert "handshake [bmc]" in out and "bmc to depth 5 of 5" in out
+    assert out.count("HOLDS TO DEPTH 5") == 6  # the six safety properties, and never EXHAUSTED or PROVED
+    assert "EXHAUSTED" not in out and "PROVED" not in out
+
+
+def test_engine_all_runs_both_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run("check", "--engine", "all", "--config", "handshake", "--depth", "4", "--json", capsys=capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert [r["engine"] for r in doc["runs"]] == ["explicit", "bmc"]
+    assert doc["disagreements"] == []
+    assert doc["runs"][1]["states"] is None and doc["runs"][1]["depth"] == 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--engine", "bmc", "--depth", "-1"],
+        ["--engine", "bmc", "--slots", "0"],
+        ["--engine", "explicit", "--depth", "3"],
+        ["--engine", "smt-of-the-future"],
+    ],
+)
+def test_bad_engine_options_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run("check", "--config", "handshake", *args, capsys=capsys)
+    assert code == 2
+    assert err.startswith("tcpspec: error:")

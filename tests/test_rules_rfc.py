@@ -28,6 +28,7 @@ import itertools
 
 import pytest
 
+from checks.symbolic import symbolic_react
 from spec.config import Call, Config, EndpointConfig
 from spec.machine import A, Machine, Reaction
 from spec.segment import Segment
@@ -191,8 +192,19 @@ def try_react(
     choice: int = 0,
     **options: object,
 ) -> Reaction | None:
-    """What side A does in ``ep`` on one event under ``config(**options)``; None if no rule is enabled."""
-    return machine(config(**options)).react(A, ep, kind, seg=seg, call=call, choice=choice)
+    """What side A does in ``ep`` on one event under ``config(**options)``; None if no rule is enabled.
+
+    Every reaction is also computed from the rules' symbolic (Z3) paths, and the two must agree:
+    so each test here is an engine-agreement test for the rules it exercises.
+    """
+    m = machine(config(**options))
+    result = m.react(A, ep, kind, seg=seg, call=call, choice=choice)
+    symbolic = symbolic_react(m, A, ep, kind, seg=seg, call=call, choice=choice)
+    if result is None:
+        assert symbolic is None, f"Z3 finds a reaction where the explicit engine has none: {symbolic}"
+    else:
+        assert symbolic == (result.endpoint, result.sent, result.changes), "the engines disagree"
+    return result
 
 
 def react(ep: Endpoint, kind: str, **kwargs: object) -> Reaction:
@@ -1589,6 +1601,17 @@ def test_retransmission_timeout_resends_the_syn_ack():
     before = in_state(SYN_RECEIVED, timer=0)
     r = expire(before, retries=RETRIES)
     assert r.rules == ("retransmit-syn-ack",)
+    assert wire(r) == [Segment(100, 301, SYN | ACK)]
+    assert changed(before, r.endpoint) == {"retries": 1}
+
+
+def test_retransmission_timeout_after_close_in_syn_received_resends_the_syn_ack():
+    """§3.10.4 then §3.10.8: a CLOSE in SYN-RECEIVED sent the FIN (at 101) behind the unacknowledged SYN (at
+    100); in FIN-WAIT-1 the SYN,ACK is still at the front of the retransmission queue.  (Found by the random
+    configurations: without this rule no rule answered the timer.)"""
+    before = in_state(SYN_RECEIVED, timer=0)._replace(state=FIN_WAIT_1, snd_nxt=102)
+    r = expire(before, retries=RETRIES)
+    assert r.rules == ("retransmit-syn-ack-after-close",)
     assert wire(r) == [Segment(100, 301, SYN | ACK)]
     assert changed(before, r.endpoint) == {"retries": 1}
 

@@ -1,27 +1,29 @@
-"""Sequence-number helpers (RFC 9293 §3.4): integers and z3 bit-vectors must agree everywhere."""
+"""Sequence-number helpers (RFC 9293 §3.4): integers and symbolic terms (z3) must agree everywhere."""
 
 from __future__ import annotations
 
+import pytest
 import z3
 from hypothesis import given
 from hypothesis import strategies as st
 
+from checks.terms import SymbolicBranch, Term
 from spec.seqnum import HALF, MASK, all_of, any_of, negate, seq_add, seq_in_window, seq_le, seq_lt, seq_sub
 
 EDGES = [0, 1, 2, HALF - 2, HALF - 1, HALF, HALF + 1, MASK - 1, MASK]
 seqs = st.one_of(st.sampled_from(EDGES), st.integers(min_value=0, max_value=MASK))
 
 
-def z3_value(term: z3.ExprRef) -> object:
-    """Evaluate a closed z3 term to a Python int or bool."""
-    value = z3.simplify(term)
+def z3_value(term: Term) -> object:
+    """Evaluate a closed symbolic term to a Python int or bool."""
+    value = z3.simplify(term.e)
     if z3.is_bool(value):
         return z3.is_true(value)
     return value.as_long()  # type: ignore[attr-defined]
 
 
-def bv(v: int) -> z3.BitVecRef:
-    return z3.BitVecVal(v, 32)
+def bv(v: int) -> Term:
+    return Term(z3.BitVecVal(v, 32))
 
 
 def test_wraparound_examples() -> None:
@@ -53,7 +55,7 @@ def test_window_agrees(low: int, x: int, size: int) -> None:
 
 @given(st.lists(st.booleans(), min_size=1, max_size=4))
 def test_logic_helpers_agree(values: list[bool]) -> None:
-    terms = [z3.BoolVal(v) for v in values]
+    terms = [Term(z3.BoolVal(v)) for v in values]
     assert all_of(*values) == all(values) == z3_value(all_of(*terms))
     assert any_of(*values) == any(values) == z3_value(any_of(*terms))
     assert negate(values[0]) is (not values[0])
@@ -62,3 +64,15 @@ def test_logic_helpers_agree(values: list[bool]) -> None:
 
 def test_negate_never_uses_bitwise_not_on_bools() -> None:
     assert negate(True) is False  # ~True would be -2, which is truthy
+
+
+def test_a_symbolic_value_refuses_to_be_a_python_truth_value() -> None:
+    with pytest.raises(SymbolicBranch, match="all_of"):
+        bool(seq_lt(bv(1), bv(2)))
+
+
+@given(seqs, seqs)
+def test_terms_compare_unsigned_like_masked_ints(a: int, b: int) -> None:
+    assert z3_value(bv(a) < bv(b)) == (a < b)
+    assert z3_value(bv(a) <= b) == (a <= b)
+    assert z3_value(bv(a) - b) == (a - b) & MASK

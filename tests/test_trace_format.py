@@ -32,7 +32,7 @@ def _compare(name: str, text: str) -> None:
 
 def test_text_trace_is_golden() -> None:
     ex, results = check(CONFIG, [property_named("no-deadlock")])
-    _compare("lost-syn.txt", violations_text(Run(ex, results)))
+    _compare("lost-syn.txt", violations_text(Run.explicit(ex, results)))
 
 
 def test_json_trace_is_golden() -> None:

@@ -1,0 +1,81 @@
+"""The engines behind ``tcpspec check --engine``, and how their verdicts are held against each other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from checks.bmc import bmc, supported
+from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, VIOLATED, Property, Result
+from checks.report import Run
+from checks.symstate import Bounds
+from spec.config import Config
+from spec.rules import Rule
+
+ENGINES = ("explicit", "bmc", "all")
+DEFAULT_DEPTH = 10
+
+
+def run_bmc(
+    config: Config,
+    wanted: Sequence[Property],
+    depth: int,
+    slots: int | None = None,
+    rules: tuple[Rule, ...] | None = None,
+) -> Run:
+    """Bounded model checking of the safety properties among ``wanted``, as a :class:`Run`."""
+    bounds = Bounds.for_config(config, slots)
+    done = bmc(config, supported(wanted), depth, rules=rules, bounds=bounds)
+    search = (
+        f"bmc to depth {done.depth} of {depth}, {done.branches} branches per step, slots: {bounds.describe()}; "
+        f"compiled in {done.compile_seconds:.2f} s, {done.seconds:.2f} s in all"
+    )
+    if done.overflow_at is not None:
+        search += f" -- INCOMPLETE: the slots could overflow at depth {done.overflow_at} (raise --slots)"
+    stats = {"states": None, "transitions": None, "depth": done.depth}
+    return Run(config, done.machine, done.results, "bmc", done.seconds, done.complete, search, stats)
+
+
+def _length(result: Result) -> int:
+    assert result.counterexample is not None
+    return len(result.counterexample.path)
+
+
+def _bound(result: Result) -> int | None:
+    """The depth up to which a non-violated verdict covers every path (None: all of them)."""
+    if result.verdict == EXHAUSTED:
+        return None
+    if result.verdict.startswith(HOLDS_TO_DEPTH):
+        return int(result.detail.split()[0])
+    return -1  # UNKNOWN and the like cover nothing
+
+
+def disagreements(first: Run, second: Run) -> list[str]:
+    """Where two runs of the same configuration contradict each other, property by property.
+
+    Both violated: the shortest counterexamples must be equally long.  One violated at length n:
+    the other must not claim the property for every path of length n (EXHAUSTED, or HOLDS TO
+    DEPTH k with k >= n).
+    """
+    out = []
+    theirs = {r.prop: r for r in second.results}
+    for mine in first.results:
+        other = theirs.get(mine.prop)
+        if other is None:
+            continue
+        name = mine.prop.name
+        if mine.verdict == VIOLATED and other.verdict == VIOLATED:
+            if _length(mine) != _length(other):
+                steps = f"{_length(mine)} steps, {second.engine} in {_length(other)}"
+                out.append(f"{name}: {first.engine} found a violation in {steps}")
+            continue
+        for a, b in ((mine, other), (other, mine)):
+            if a.verdict != VIOLATED or b.verdict == VIOLATED:
+                continue
+            bound = _bound(b)
+            engine_a = first.engine if a is mine else second.engine
+            engine_b = second.engine if a is mine else first.engine
+            if bound is None or bound >= _length(a):
+                out.append(
+                    f"{name}: {engine_a} found a violation in {_length(a)} steps, {engine_b} says {b.verdict_text}"
+                )
+    return out

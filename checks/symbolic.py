@@ -1,0 +1,805 @@
+"""The transition relation of one configuration as a z3 formula, compiled from the rules in ``spec/``.
+
+Nothing of the protocol is written here.  The rule functions of ``spec/`` run
+once more, on symbolic values (:class:`SymCtx`, :mod:`checks.terms`): each run
+yields the rule's guard and its updates as formulas.  Around them this module
+mirrors the *glue* of :mod:`spec.machine` -- which rules are candidates at
+which step, entering a state, holding segments for in-order processing, the
+channels, the clock -- on the bounded slots of :mod:`checks.symstate`.  The
+agreement tests hold the two against each other, state by state.
+
+Symbolic execution of an event follows every path through the processing steps
+(which rule applies at each step, from each RFC state); paths that make the
+same state changes are merged, their values joined with ``If``.  What is left
+is a list of :class:`Branch` es: one kind of event at one side (or the
+network, or the clock) with one sequence of state changes.  A branch's
+condition is a formula over the current state and three *choice* variables
+(which branch ``ev``, which channel slot ``idx``, which ISS ``iss``); its
+target is the next state as terms over the same.  :meth:`Relation.formula`
+joins them: ``ev`` selects the branch, and every variable of the next state is
+an ``If`` chain over the branches that change it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from checks.conformance import describe_edge
+from checks.symstate import (
+    OUTCOMES,
+    SCALARS,
+    SMALL_BITS,
+    STATE_BITS,
+    Bounds,
+    Held,
+    Slots,
+    SymEnded,
+    SymEndpoint,
+    SymSegment,
+    SymWorld,
+    choose,
+    model_value,
+    same_segment,
+    segment_before,
+    variables,
+)
+from checks.terms import SEQ_BITS, Term, cond, fit, ite
+from spec.config import Call, Config
+from spec.machine import HELD_STEPS, STEPS, Change, Machine, World
+from spec.rules import Event, Rule
+from spec.segment import Segment
+from spec.seqnum import seq_add, seq_le
+from spec.states import ACK, ALL_STATES, CLOSED, LISTEN, PSH, SYN_SENT, TIME_WAIT, URG, Outcome, TcpState
+from spec.tcb import TIMER_OFF, Endpoint
+
+TRUE = z3.BoolVal(True)
+FALSE = z3.BoolVal(False)
+
+
+class SymCtx:
+    """The rule vocabulary (:class:`spec.rules.Ctx`) on terms: guards and sends are collected."""
+
+    def __init__(
+        self, tcb: SymEndpoint, seg: SymSegment | None, cfg: Config, urgent: frozenset[int], iss: Term
+    ) -> None:
+        self.tcb: Any = tcb  # a SymEndpoint (Any: the Ctx protocol types its fields loosely)
+        self.seg: Any = seg  # a SymSegment, or None for events without a segment
+        self.cfg = cfg
+        self.urgent = urgent
+        self.iss = iss
+        self.out: list[SymSegment] = []
+        self.ack_pending = False
+        self.iss_used = False
+        self.guard: list[z3.BoolRef] = []
+        self.overflow: list[Term] = []
+
+    def require(self, *conditions: Any) -> None:
+        self.guard.extend(cond(c) for c in conditions)
+
+    def send(self, *, seq: Any, flags: Any, ack: Any = 0, data: Any = 0) -> None:
+        self.out.append(SymSegment(seq, ack, flags, data, self.tcb.inc, 0))
+
+    def send_ack(self) -> None:
+        self.ack_pending = True
+
+    def choose_iss(self) -> Any:
+        self.iss_used = True
+        return self.iss
+
+    def deliver(self) -> None:
+        assert self.seg is not None
+        self.tcb.delivered, full = self.tcb.delivered.append((self.seg.inc, self.seg.data))
+        self.overflow.append(full)
+
+    def hold(self) -> None:
+        assert self.seg is not None
+        self.tcb.held, full = self.tcb.held.add(self.seg.replace(age=0))
+        self.overflow.append(full)
+
+    def data_flags(self, unit: Any) -> Any:
+        urgent: Any = False
+        for u in sorted(self.urgent):
+            urgent = urgent | (unit == u)
+        return ACK | PSH | fit(ite(urgent, URG, 0), SMALL_BITS)
+
+    def ite(self, condition: Any, then: Any, otherwise: Any) -> Any:
+        return ite(condition, then, otherwise)
+
+
+def _blank_endpoint(pc: Term, inc: Term, history: Slots, held: Held, delivered: Slots) -> SymEndpoint:
+    """The endpoint with a deleted TCB: only the user's progress and the ghost history survive."""
+    scalars = {
+        "state": Term(z3.BitVecVal(int(CLOSED), STATE_BITS)),
+        "pc": pc,
+        "inc": inc,
+        "passive": Term(FALSE),
+        "iss": fit(0, SEQ_BITS),
+        "irs": fit(0, SEQ_BITS),
+        "snd_una": fit(0, SEQ_BITS),
+        "snd_nxt": fit(0, SEQ_BITS),
+        "rcv_nxt": fit(0, SEQ_BITS),
+        "queued": fit(0, SMALL_BITS),
+        "sent": fit(0, SMALL_BITS),
+        "close_queued": Term(FALSE),
+        "retries": fit(0, SMALL_BITS),
+        "timer": fit(TIMER_OFF, SMALL_BITS),
+        "peer_inc": fit(0, SMALL_BITS),
+    }
+    return SymEndpoint(scalars, held, delivered, history)
+
+
+def _empty_held(held: Held) -> Held:
+    return Held(held.items, [False] * len(held.items))
+
+
+def _empty_delivered(slots: Slots) -> Slots:
+    return Slots(slots.items, 0)
+
+
+def end_incarnation(t: SymEndpoint, outcome: Outcome) -> tuple[SymEndpoint, Term]:
+    """The TCB deleted: how it ended goes into the ghost history (and whether that overflowed)."""
+    ended = SymEnded(t.inc, t.peer_inc, OUTCOMES.index(outcome), t.state, t.sent, t.delivered)
+    history, full = t.history.append(ended)
+    fresh = _blank_endpoint(t.pc, t.inc, history, _empty_held(t.held), _empty_delivered(t.delivered))
+    return fresh, full
+
+
+def enter(x: SymCtx, state: TcpState, outcome: Outcome | None) -> None:
+    """:func:`spec.machine.enter` on terms."""
+    t = x.tcb
+    if state is CLOSED:
+        assert outcome is not None
+        fresh, full = end_incarnation(t, outcome)
+        x.overflow.append(full)
+        x.tcb = t = fresh
+        x.ack_pending = False
+    elif state is LISTEN:
+        for name, width in (("iss", SEQ_BITS), ("irs", SEQ_BITS), ("snd_una", SEQ_BITS), ("snd_nxt", SEQ_BITS)):
+            setattr(t, name, fit(0, width))
+        t.rcv_nxt = fit(0, SEQ_BITS)
+        t.sent = fit(0, SMALL_BITS)
+        t.retries = fit(0, SMALL_BITS)
+        t.held = _empty_held(t.held)
+        t.peer_inc = fit(0, SMALL_BITS)
+        t.timer = fit(TIMER_OFF, SMALL_BITS)
+        t.passive = Term(TRUE)
+        x.ack_pending = False
+    elif state is TIME_WAIT:
+        t.timer = fit(x.cfg.time_wait_ticks if x.cfg.timed else 0, SMALL_BITS)
+        t.retries = fit(0, SMALL_BITS)
+    t.state = Term(z3.BitVecVal(int(state), STATE_BITS))
+
+
+@dataclass
+class Path:
+    """The paths through an endpoint's processing of one event that made the same state changes.
+
+    Paths that change the RFC state alike are merged into one (symbolic execution's state
+    merging): ``cond`` is their disjunction and every value an ``If`` over which one was taken.
+    """
+
+    cond: z3.BoolRef
+    ep: SymEndpoint
+    state: TcpState
+    out: list[tuple[z3.BoolRef, SymSegment]]  # (sent if, segment)
+    ack_pending: z3.BoolRef = FALSE
+    iss_used: z3.BoolRef = FALSE
+    overflow: z3.BoolRef = FALSE
+    rules: tuple[Rule, ...] = ()
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def key(self) -> tuple[TcpState, tuple[Change, ...], bool]:
+        return (self.state, self.changes, bool(self.rules))
+
+    def extend(self, c: z3.BoolRef) -> Path:
+        return Path(
+            z3.And(self.cond, c),
+            self.ep,
+            self.state,
+            self.out,
+            self.ack_pending,
+            self.iss_used,
+            self.overflow,
+            self.rules,
+            self.changes,
+        )
+
+
+def _pick(c: z3.BoolRef, x: Any, y: Any) -> Any:
+    """``If(c, x, y)`` for terms, z3 expressions or records; ``x`` itself when the two are one expression."""
+    if isinstance(x, Term) and isinstance(y, Term):
+        return x if x.e.eq(y.e) else ite(Term(c), x, y)
+    if isinstance(x, z3.ExprRef):
+        return x if x.eq(y) else z3.If(c, x, y)
+    return choose(Term(c), x, y)
+
+
+def merge_endpoints(c: z3.BoolRef, x: SymEndpoint, y: SymEndpoint) -> SymEndpoint:
+    """The endpoint that is ``x`` where ``c`` holds and ``y`` elsewhere."""
+    out = x.copy()
+    for name, _ in SCALARS:
+        setattr(out, name, _pick(c, getattr(x, name), getattr(y, name)))
+    if x.held is not y.held:
+        out.held = Held(
+            [_pick(c, s, t) for s, t in zip(x.held.items, y.held.items, strict=True)],
+            [_pick(c, p, q) for p, q in zip(x.held.present, y.held.present, strict=True)],
+        )
+    if x.delivered is not y.delivered:
+        out.delivered = choose(Term(c), x.delivered, y.delivered)
+    if x.history is not y.history:
+        out.history = choose(Term(c), x.history, y.history)
+    return out
+
+
+def merge(p: Path, q: Path) -> Path:
+    """One path for two with the same state changes (``p`` where its condition holds, else ``q``)."""
+    c = p.cond
+    if len(p.out) == len(q.out):
+        out = [(_pick(c, w, v), _pick(c, s, t)) for (w, s), (v, t) in zip(p.out, q.out, strict=True)]
+    else:
+        out = [(z3.And(c, w), s) for w, s in p.out] + [(z3.And(z3.Not(c), v), t) for v, t in q.out]
+    return Path(
+        z3.Or(p.cond, q.cond),
+        merge_endpoints(c, p.ep, q.ep),
+        p.state,
+        out,
+        _pick(c, p.ack_pending, q.ack_pending),
+        _pick(c, p.iss_used, q.iss_used),
+        _pick(c, p.overflow, q.overflow),
+        p.rules + tuple(r for r in q.rules if r not in p.rules),
+        p.changes,
+    )
+
+
+def by_changes(p: Path) -> Any:
+    """Merge across start states: only the state changes (and whether a rule applied) tell paths apart."""
+    return (p.changes, bool(p.rules))
+
+
+def merged(paths: list[Path], key: Callable[[Path], Any] = lambda p: p.key) -> list[Path]:
+    """The paths merged by ``key`` (by default: same state, same changes), in order of first appearance."""
+    groups: dict[Any, Path] = {}
+    for p in paths:
+        k = key(p)
+        groups[k] = merge(groups[k], p) if k in groups else p
+    return list(groups.values())
+
+
+@dataclass
+class Problem:
+    """A condition under which the rules are ambiguous or incomplete (a rules-deterministic violation)."""
+
+    cond: z3.BoolRef
+    message: str
+
+
+@dataclass
+class Branch:
+    """One kind of event with one sequence of state changes: a disjunct of the relation."""
+
+    kind: str  # call, segment, output, timeout, crash, lose, duplicate, tick
+    actor: int  # 0 = A, 1 = B, 2 = network
+    channel: int
+    cond: z3.BoolRef
+    target: SymWorld
+    rules: tuple[Rule, ...] = ()
+    changes: tuple[Change, ...] = ()
+    seg: SymSegment | None = None  # the segment received (kind "segment")
+
+    @property
+    def conforms(self) -> bool:
+        """Every state change is an RFC 9293 edge (the static half of rfc-conformance)."""
+        return all(describe_edge(c.before, c.after, c.outcome) is not None for c in self.changes)
+
+
+class Compiler:
+    """Compiles the rules of a :class:`Machine` into branches over a symbolic current state."""
+
+    def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False) -> None:
+        self.machine = machine
+        self.config = machine.config
+        self.bounds = bounds
+        self.symbolic_iss = symbolic_iss
+        self.problems: list[Problem] = []
+
+    # --- one endpoint, one event ------------------------------------------------------------------
+
+    def _steps(
+        self, side: int, event: Event, call: Call | None, start: Path, seg: SymSegment | None, steps: tuple[int, ...]
+    ) -> list[Path]:
+        """Every path through ``steps`` (``_run_rules``' step loop), merged step by step."""
+        done: list[Path] = []
+        cfg = self.config
+        urgent = self.machine.urgent[side]
+        live = [start]
+        for step in steps:
+            following: list[Path] = []
+            for p in live:
+                runs = []
+                for r in self.machine.candidates(event, call, p.state, step):
+                    x = SymCtx(p.ep.copy(), seg, cfg, urgent, self.iss)
+                    r.body(x)
+                    if r.to is not None:
+                        enter(x, r.to, r.outcome)
+                    guard = z3.simplify(z3.And(*x.guard)) if x.guard else TRUE
+                    if not z3.is_false(guard):
+                        runs.append((r, x, guard))
+                for i in range(len(runs)):
+                    for j in range(i + 1, len(runs)):
+                        both = z3.And(p.cond, runs[i][2], runs[j][2])
+                        names = f"{runs[i][0].name}, {runs[j][0].name}"
+                        self.problems.append(Problem(both, f"rules {names} all apply to the same {event.value} event"))
+                none = z3.simplify(z3.And(*[z3.Not(g) for _, _, g in runs])) if runs else TRUE
+                if not z3.is_false(none):
+                    following.append(p.extend(none))
+                for r, x, guard in runs:
+                    changes = p.changes
+                    if r.to is not None and r.to is not p.state:
+                        changes = (*changes, Change(side, p.state, r.to, r.name, r.outcome))
+                    q = Path(
+                        z3.And(p.cond, guard),
+                        x.tcb,
+                        r.to if r.to is not None else p.state,
+                        p.out + [(TRUE, s) for s in x.out],
+                        TRUE if x.ack_pending else (FALSE if r.to in (CLOSED, LISTEN) else p.ack_pending),
+                        TRUE if x.iss_used else p.iss_used,
+                        z3.Or(p.overflow, *[o.e for o in x.overflow]),
+                        (*p.rules, r),
+                        changes,
+                    )
+                    (done if r.ends else following).append(q)
+            live = merged(following)
+        return merged(done + live)
+
+    def _held_next(self, p: Path) -> list[tuple[Path, SymSegment | None]]:
+        """``_next_held``: take the held segment that RCV.NXT has reached, drop those wholly old.
+
+        Of the held segments that begin at RCV.NXT the least (in :class:`Segment` order) is
+        taken; it is selected by a term rather than a branch per slot.
+        """
+        t = p.ep
+        held = t.held
+        n = len(held.items)
+        if p.state in (CLOSED, LISTEN) or n == 0:
+            return [(p, None)]
+        rcv = t.rcv_nxt
+        begins = []
+        old = []
+        for s, here in zip(held.items, held.present, strict=True):
+            starts = (s.seq == rcv) | (s.FIN & (seq_add(s.seq, s.text_len) == rcv))
+            begins.append(cond(here & starts))
+            old.append(cond(seq_le(seq_add(s.seq, s.len), rcv)))
+        firsts = []
+        for i in range(n):
+            earlier = [z3.Implies(begins[j], segment_before(held.items[i], held.items[j])) for j in range(n) if j != i]
+            firsts.append(z3.And(begins[i], *earlier))
+        chosen = held.items[n - 1]
+        for i in range(n - 2, -1, -1):
+            chosen = choose(Term(firsts[i]), held.items[i], chosen)
+        present = [here & Term(z3.Not(z3.Or(f, o))) for here, f, o in zip(held.present, firsts, old, strict=True)]
+        ep = t.copy()
+        ep.held = Held(held.items, present)
+        out: list[tuple[Path, SymSegment | None]] = []
+        found = z3.Or(*begins)
+        for c, seg in ((z3.Not(found), None), (found, chosen)):
+            q = p.extend(c)
+            q.ep = ep
+            out.append((q, seg))
+        return out
+
+    def react(
+        self,
+        side: int,
+        event: Event,
+        state: TcpState,
+        ep: SymEndpoint,
+        seg: SymSegment | None,
+        call: Call | None,
+        on: z3.BoolRef,
+    ) -> list[Path]:
+        """Every way endpoint ``side`` in RFC state ``state`` can answer one event (``_run_rules``).
+
+        ``on`` is the condition under which the event happens; it starts every path's condition.
+        """
+        start_ep = ep.copy()
+        start_ep.state = Term(z3.BitVecVal(int(state), STATE_BITS))
+        paths = self._steps(side, event, call, Path(on, start_ep, state, []), seg, STEPS.get(event, (1,)))
+        if event is Event.SEGMENT:
+            for p in paths:
+                if not p.rules:
+                    self.problems.append(Problem(p.cond, f"no rule of RFC 9293 §3.10.7 handles a segment in {state}"))
+            finished: list[Path] = []
+            pending = [p for p in paths if p.rules]
+            for _ in range(len(ep.held.items) + 1):
+                after = []
+                for p in pending:
+                    for q, next_seg in self._held_next(p):
+                        if next_seg is None:
+                            finished.append(q)
+                        else:
+                            after.extend(self._steps(side, event, None, q, next_seg, HELD_STEPS))
+                pending = merged(after)
+            for p in pending:  # each round takes one held segment: more rounds than slots cannot happen
+                self.problems.append(Problem(p.cond, "held segments processed more often than there are slots"))
+            paths = merged(finished)
+        result = []
+        for p in paths:
+            if not p.rules:
+                continue
+            out = list(p.out)
+            if p.state not in (CLOSED, LISTEN, SYN_SENT):
+                e = p.ep
+                out.append((p.ack_pending, SymSegment(e.snd_nxt, e.rcv_nxt, ACK, 0, e.inc, 0)))
+            c = p.cond
+            if not self.symbolic_iss and not z3.is_false(p.iss_used):
+                c = z3.And(c, z3.Implies(p.iss_used, self._iss_allowed(side, ep, state)))
+            if p.state is state:
+                p.ep.state = ep.state  # unchanged: keep the variable, so the relation need not repeat it
+            result.append(Path(c, p.ep, p.state, out, FALSE, p.iss_used, p.overflow, p.rules, p.changes))
+        return result
+
+    def _iss_allowed(self, side: int, ep: SymEndpoint, state: TcpState) -> z3.BoolRef:
+        """The chosen ISS is one of the configuration's values for the incarnation being opened."""
+        iss_table = self.config.endpoint(side).iss
+        incarnation = ep.inc + 1 if state is CLOSED else ep.inc
+        options = []
+        for k in range(1, len(iss_table) + 1):
+            values = z3.Or(*[(self.iss == v).e for v in iss_table[k - 1]])
+            if k == len(iss_table):
+                options.append(z3.And(z3.UGE((incarnation).e, k) if k > 1 else TRUE, values))
+            else:
+                at = (incarnation == k).e if k > 1 else z3.ULE(incarnation.e, 1)
+                options.append(z3.And(at, values))
+        return z3.Or(*options)
+
+    # --- the network --------------------------------------------------------------------------------
+
+    def put(self, world: SymWorld, channel: int, segs: list[tuple[z3.BoolRef, SymSegment]]) -> SymWorld:
+        """``Machine._put``: append to the channel; a full channel with a capacity drops (tail drop).
+
+        A segment that finds no free slot in a channel without capacity sets the overflow flag.
+        """
+        if not segs:
+            return world
+        chan = world.channel(channel)
+        overflow = world.overflow
+        for when, s in segs:
+            if z3.is_false(when):
+                continue
+            if self.config.capacity is not None:
+                chan, _ = chan.append(s, Term(when) & ~chan.full())
+            else:
+                chan, full = chan.append(s, Term(when))
+                overflow = overflow | full
+        out = world.with_channel(channel, chan)
+        out.overflow = overflow
+        return out
+
+    # --- all branches -----------------------------------------------------------------------------
+
+    def compile(self, cur: SymWorld, iss: Term, idx: Term) -> list[Branch]:
+        """Every branch of the relation from ``cur``: per side and kind of event, one per state change."""
+        self.iss = iss
+        self.idx = idx
+        self.problems = []
+        branches: list[Branch] = []
+        cfg = self.config
+        states = sorted(ALL_STATES, key=int)
+        for side in (0, 1):
+            ep = cur.endpoint(side)
+            script = cfg.endpoint(side).script
+            calls: list[Path] = []
+            for state in states:
+                at = (ep.state == int(state)).e
+                for k, call in enumerate(script):
+                    calls += self.react(side, Event.CALL, state, ep, None, call, z3.And(at, (ep.pc == k).e))
+            for p in merged(calls, by_changes):
+                p.ep.pc = p.ep.pc + 1
+                branches.append(self._branch("call", side, -1, cur, p))
+            chan = cur.channel(1 - side)
+            if cfg.reorder:
+                seg = chan.at(idx)
+                on = z3.ULT(idx.e, chan.length.e)
+                rest = chan.remove(idx)
+            else:
+                seg = chan.items[0] if chan.items else SymSegment(0, 0, 0, 0, 0, 0)
+                on = z3.UGT(chan.length.e, 0)
+                rest = chan.remove(Term(z3.BitVecVal(0, SMALL_BITS)))
+            arrivals: list[Path] = []
+            for state in states:
+                at = (ep.state == int(state)).e
+                arrivals += self.react(side, Event.SEGMENT, state, ep, seg, None, z3.And(at, on))
+            for p in merged(arrivals, by_changes):
+                b = self._branch("segment", side, 1 - side, cur.with_channel(1 - side, rest), p)
+                b.seg = seg
+                branches.append(b)
+            outputs: list[Path] = []
+            for state in states:
+                outputs += self.react(side, Event.OUTPUT, state, ep, None, None, (ep.state == int(state)).e)
+            for p in merged(outputs, by_changes):
+                branches.append(self._branch("output", side, -1, cur, p))
+            if not cfg.timed:
+                timeouts: list[Path] = []
+                for state in states:
+                    on = z3.And((ep.state == int(state)).e, (ep.timer == 0).e)
+                    timeouts += self.react(side, Event.TIMEOUT, state, ep, None, None, on)
+                for p in merged(timeouts, by_changes):
+                    branches.append(self._branch("timeout", side, -1, cur, p))
+            if cfg.crash:
+                crashed, full = end_incarnation(ep, Outcome.CRASHED)
+                target = cur.with_endpoint(side, crashed)
+                target.crashes = target.crashes - 1
+                target.overflow = target.overflow | full
+                on = z3.And(z3.UGT(cur.crashes.e, 0), (ep.state != int(CLOSED)).e)
+                branches.append(Branch("crash", side, -1, on, target))
+        for channel in (0, 1):
+            branches.extend(self._network(cur, channel, idx))
+        if cfg.timed:
+            branches.extend(self._tick(cur))
+        return [b for b in branches if not z3.is_false(b.cond)]
+
+    def _branch(self, kind: str, side: int, channel: int, world: SymWorld, p: Path) -> Branch:
+        target = world.with_endpoint(side, p.ep)
+        target = self.put(target, side, p.out)
+        target.overflow = target.overflow | Term(p.overflow)
+        return Branch(kind, side, channel, z3.simplify(p.cond), target, p.rules, p.changes)
+
+    def _network(self, cur: SymWorld, channel: int, idx: Term) -> list[Branch]:
+        """The network loses or duplicates the segment in slot ``idx``."""
+        cfg = self.config
+        chan = cur.channel(channel)
+        out: list[Branch] = []
+        if not chan.items:
+            return out
+        chosen = chan.at(idx)
+        inside = z3.ULT(idx.e, chan.length.e)
+        if cfg.loss is None or cfg.loss > 0:
+            # A FIFO channel loses the first of equal segments (``list.remove``): the order stays canonical.
+            first = [
+                z3.Implies(z3.ULT(z3.BitVecVal(j, SMALL_BITS), idx.e), z3.Not(same_segment(chan.items[j], chosen)))
+                for j in range(chan.capacity)
+            ]
+            on = z3.And(inside, *(first if not cfg.reorder else []))
+            target = cur.with_channel(channel, chan.remove(idx))
+            if cfg.loss is not None:
+                on = z3.And(on, z3.UGT(cur.losses.e, 0))
+                target.losses = cur.losses - 1
+            out.append(Branch("lose", 2, channel, on, target))
+        if cfg.duplicate:
+            grown, full = chan.append(chosen)
+            target = cur.with_channel(channel, grown)
+            target.dups = cur.dups - 1
+            on = z3.And(inside, z3.UGT(cur.dups.e, 0))
+            if cfg.capacity is not None:
+                on = z3.And(on, z3.ULT(chan.length.e, cfg.capacity))
+            else:
+                target.overflow = target.overflow | full
+            out.append(Branch("duplicate", 2, channel, on, target))
+        return out
+
+    def _tick(self, cur: SymWorld) -> list[Branch]:
+        """``Machine._tick``: segments age, timers count down, timers already at zero expire."""
+        msl = self.config.msl
+        assert msl is not None
+        young = []
+        for chan in (cur.ab, cur.ba):
+            for i, s in enumerate(chan.items):
+                young.append(z3.Implies(chan.used(i).e, z3.ULT(s.age.e, msl)))
+        busy = z3.Or(
+            z3.UGT(cur.ab.length.e, 0),
+            z3.UGT(cur.ba.length.e, 0),
+            (cur.a.timer != TIMER_OFF).e,
+            (cur.b.timer != TIMER_OFF).e,
+        )
+        enabled = z3.simplify(z3.And(*young, busy))
+        aged = cur.copy()
+        for index in (0, 1):
+            chan = cur.channel(index)
+            aged = aged.with_channel(index, Slots([s.replace(age=s.age + 1) for s in chan.items], chan.length))
+        for side in (0, 1):
+            ep = cur.endpoint(side).copy()
+            running = (ep.timer != TIMER_OFF) & (ep.timer != 0)
+            ep.timer = ite(running, ep.timer - 1, ep.timer)
+            aged = aged.with_endpoint(side, ep)
+        # Per side, the ways its timer goes: not expiring, or expiring and answered by a timeout rule.
+        per_side: list[list[Path]] = []
+        for side in (0, 1):
+            ep = aged.endpoint(side)
+            expires = (cur.endpoint(side).timer == 0).e
+            ways = [Path(z3.Not(expires), ep, CLOSED, [])]
+            for state in sorted(ALL_STATES, key=int):
+                at = z3.And(expires, (cur.endpoint(side).state == int(state)).e)
+                paths = self.react(side, Event.TIMEOUT, state, ep, None, None, at)
+                if not paths:
+                    self.problems.append(Problem(z3.And(enabled, at), f"no rule handles the expired timer in {state}"))
+                ways += paths
+            per_side.append(merged(ways, by_changes))
+        out = []
+        for pa in per_side[0]:
+            for pb in per_side[1]:
+                world = self.put(aged.with_endpoint(0, pa.ep).with_endpoint(1, pb.ep), 0, pa.out)
+                world = self.put(world, 1, pb.out)
+                world.overflow = world.overflow | Term(z3.Or(pa.overflow, pb.overflow))
+                condition = z3.simplify(z3.And(enabled, pa.cond, pb.cond))
+                if not z3.is_false(condition):
+                    out.append(Branch("tick", 2, -1, condition, world, pa.rules + pb.rules, pa.changes + pb.changes))
+        return out
+
+
+@dataclass
+class Frame:
+    """The variables of one time frame: the state, and the choices of the transition leaving it."""
+
+    world: SymWorld
+    ev: z3.BitVecRef
+    idx: Term
+    iss: Term
+
+    def leaves(self) -> list[z3.ExprRef]:
+        return [t.e for t in self.world.leaves()]
+
+
+def frame(bounds: Bounds, k: int | str, ev_bits: int = 16) -> Frame:
+    """Fresh variables for frame ``k``."""
+    suffix = f"@{k}"
+    return Frame(
+        variables(bounds, suffix),
+        z3.BitVec(f"ev{suffix}", ev_bits),
+        Term(z3.BitVec(f"idx{suffix}", SMALL_BITS)),
+        Term(z3.BitVec(f"iss{suffix}", SEQ_BITS)),
+    )
+
+
+class Relation:
+    """The transition relation of one configuration, over template frames ``cur`` and ``nxt``."""
+
+    def __init__(
+        self,
+        config: Config,
+        bounds: Bounds | None = None,
+        *,
+        rules: tuple[Rule, ...] | None = None,
+        symbolic_iss: bool = False,
+    ) -> None:
+        self.config = config
+        self.machine = Machine(config, rules)
+        self.bounds = bounds or Bounds.for_config(config)
+        template = frame(self.bounds, "cur")
+        compiler = Compiler(self.machine, self.bounds, symbolic_iss)
+        self.branches = compiler.compile(template.world, template.iss, template.idx)
+        self.problems = compiler.problems
+        self.ev_bits = max(1, (len(self.branches) - 1).bit_length())
+        self.cur = Frame(template.world, z3.BitVec("ev@cur", self.ev_bits), template.idx, template.iss)
+        self.nxt = self.frame("nxt")
+        self._formula: z3.BoolRef | None = None
+
+    def frame(self, k: int | str) -> Frame:
+        """Fresh variables for frame ``k`` of this relation."""
+        return frame(self.bounds, k, self.ev_bits)
+
+    def selects(self, k: int, ev: z3.ExprRef | None = None) -> z3.BoolRef:
+        return (ev if ev is not None else self.cur.ev) == k
+
+    def formula(self) -> z3.BoolRef:
+        """T(cur, choices, nxt)."""
+        if self._formula is None:
+            cur_leaves = self.cur.leaves()
+            nxt_leaves = self.nxt.leaves()
+            chains = list(cur_leaves)
+            for k in range(len(self.branches) - 1, -1, -1):
+                target = [t.e for t in self.branches[k].target.leaves()]
+                sel = self.selects(k)
+                for i, (e, c) in enumerate(zip(target, cur_leaves, strict=True)):
+                    if not e.eq(c):
+                        chains[i] = z3.If(sel, e, chains[i])
+            enabled = z3.Or(*[z3.And(self.selects(k), b.cond) for k, b in enumerate(self.branches)])
+            if len(self.branches) < 1 << self.ev_bits:
+                enabled = z3.And(z3.ULT(self.cur.ev, len(self.branches)), enabled)
+            updates = [n == c for n, c in zip(nxt_leaves, chains, strict=True)]
+            self._formula = z3.And(enabled, *updates)
+        return self._formula
+
+    def initial(self, f: Frame) -> z3.BoolRef:
+        """The frame holds the machine's initial state."""
+        return equals(f.world, SymWorld.of(self.machine.initial(), self.bounds))
+
+    def substitution(self, f: Frame, g: Frame) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """Maps the template frames (cur, nxt) to frames ``f`` and ``g``."""
+        pairs = list(zip(self.cur.leaves(), f.leaves(), strict=True)) + list(
+            zip(self.nxt.leaves(), g.leaves(), strict=True)
+        )
+        pairs += [(self.cur.ev, f.ev), (self.cur.idx.e, f.idx.e), (self.cur.iss.e, f.iss.e)]
+        return pairs
+
+    def step(self, f: Frame, g: Frame) -> z3.BoolRef:
+        """T(f, g)."""
+        return z3.substitute(self.formula(), *self.substitution(f, g))
+
+    def on_frame(self, formula: z3.ExprRef, f: Frame, g: Frame | None = None) -> z3.ExprRef:
+        """A formula over the template frames, moved to ``f`` (and ``g``)."""
+        return z3.substitute(formula, *self.substitution(f, g or f))
+
+
+def equals(w: SymWorld, v: SymWorld) -> z3.BoolRef:
+    return z3.And(*[(x.e == y.e) for x, y in zip(w.leaves(), v.leaves(), strict=True)])
+
+
+def symbolic_successors(rel: Relation, world: World) -> tuple[set[World], bool]:
+    """The next states that the relation admits from ``world``, decoded; and whether one overflowed.
+
+    Every assignment of the next frame that Z3 finds is blocked in turn until none is left.
+    """
+    start = SymWorld.of(world, rel.bounds)
+    bound = [(c, s.e) for c, s in zip(rel.cur.leaves(), start.leaves(), strict=True)]
+    solver = z3.SolverFor("QF_BV")
+    solver.add(z3.simplify(z3.substitute(rel.formula(), *bound)))
+    found: set[World] = set()
+    overflowed = False
+    nxt = rel.nxt.leaves()
+    value_of = rel.nxt.world
+    while solver.check() == z3.sat:
+        model = solver.model()
+        value = model_value(model)
+        if value(value_of.overflow):
+            overflowed = True
+        else:
+            found.add(value_of.to_world(value, rel.config.reorder))
+        solver.add(z3.Or(*[leaf != model.eval(leaf, model_completion=True) for leaf in nxt]))
+    return found, overflowed
+
+
+def symbolic_react(
+    machine: Machine,
+    side: int,
+    ep: Endpoint,
+    kind: str,
+    seg: Segment | None = None,
+    call: Call | None = None,
+    choice: int = 0,
+) -> tuple[Endpoint, tuple[Segment, ...], tuple[Change, ...]] | None:
+    """:meth:`Machine.react` computed from the symbolic paths of the rules, for cross-checking.
+
+    The endpoint and the event are constants, so every path condition simplifies to true or false;
+    exactly one path may hold.  Returns the endpoint after the event, the segments sent, and the
+    state changes -- or None when no rule is enabled.
+    """
+    event = {"call": Event.CALL, "segment": Event.SEGMENT, "output": Event.OUTPUT, "timeout": Event.TIMEOUT}[kind]
+    config = machine.config
+    room = Bounds(
+        channel=1,
+        held=max(1, len(ep.held), config.window),
+        delivered=len(ep.delivered) + 2,
+        history=len(ep.history) + 1,
+    )
+    compiler = Compiler(machine, room)
+    incarnation = ep.inc + 1 if ep.state is CLOSED else ep.inc
+    choices = config.endpoint(side).iss_choices(max(incarnation, 1))
+    compiler.iss = fit(choices[choice] if choice < len(choices) else 0, SEQ_BITS)
+    compiler.idx = fit(0, SMALL_BITS)
+    start = SymEndpoint.of(ep, room)
+    sym_seg = SymSegment.of(seg) if seg is not None else None
+    paths = compiler.react(side, event, ep.state, start, sym_seg, call, TRUE)
+    taken = [p for p in paths if z3.is_true(z3.simplify(p.cond))]
+    undecided = [p for p in paths if not z3.is_true(z3.simplify(p.cond)) and not z3.is_false(z3.simplify(p.cond))]
+    if undecided:
+        raise AssertionError(f"{len(undecided)} path conditions do not simplify on constants")
+    if len(taken) > 1:
+        raise AssertionError(f"{len(taken)} paths hold at once")
+    if not taken:
+        return None
+    p = taken[0]
+
+    def value(t: Term) -> Any:
+        e = z3.simplify(t.e)
+        return z3.is_true(e) if z3.is_bool(e) else e.as_long()
+
+    after = p.ep.to_endpoint(value)
+    if event is Event.CALL:
+        after = after._replace(pc=after.pc + 1)
+    sent = tuple(s.to_segment(value) for when, s in p.out if z3.is_true(z3.simplify(when)))
+    return after, sent, p.changes

@@ -1,0 +1,147 @@
+"""The safety properties of :mod:`checks.properties` as z3 formulas over a symbolic state.
+
+Each function here says, on :class:`checks.symstate.SymWorld` terms, what the
+matching ``check_*`` function or observer of :mod:`checks.properties` says on a
+concrete world; the tests evaluate both on every reachable state of the presets
+and require the same answer.  A *violation* formula is over the template frame
+of a :class:`checks.symbolic.Relation` (its current state and choices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import z3
+
+from checks.properties import (
+    DETERMINISM,
+    GRACEFUL_CLOSE,
+    HANDSHAKE_SYNC,
+    NO_OLD_DUPLICATES,
+    RFC_CONFORMANCE,
+    STREAM_INTEGRITY,
+    Property,
+)
+from checks.symbolic import Relation
+from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEndpoint, SymWorld, same_slots
+from checks.terms import Term
+from spec.states import CLOSED, CLOSING, LAST_ACK, SYNCHRONIZED, Outcome, TcpState
+
+
+def in_states(state: Term, states: Iterable[TcpState]) -> z3.BoolRef:
+    return z3.Or(*[(state == int(s)).e for s in sorted(states, key=int)])
+
+
+def handshake_sync(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.check_handshake_sync` holds."""
+    both = z3.And(in_states(w.a.state, SYNCHRONIZED), in_states(w.b.state, SYNCHRONIZED))
+    return z3.Implies(both, z3.And((w.a.irs == w.b.iss).e, (w.b.irs == w.a.iss).e))
+
+
+def units_sent(peer: SymEndpoint, incarnation: Term) -> z3.BitVecRef:
+    """:func:`checks.properties.units_sent`: what the first ended record of ``incarnation`` says, else the TCB."""
+    value = z3.If((peer.inc == incarnation).e, peer.sent.e, z3.BitVecVal(0, SMALL_BITS))
+    for i in range(peer.history.capacity - 1, -1, -1):
+        e = peer.history.items[i]
+        value = z3.If(z3.And(peer.history.used(i).e, (e.inc == incarnation).e), e.sent.e, value)
+    return value
+
+
+def _stream_ok(delivered: Slots, peer_inc: Term, peer: SymEndpoint) -> z3.BoolRef:
+    parts = []
+    for k, (inc, unit) in enumerate(delivered.items, 1):
+        parts.append(z3.Implies(delivered.used(k - 1).e, z3.And((inc == peer_inc).e, (unit == k).e)))
+    parts.append(z3.ULE(delivered.length.e, units_sent(peer, peer_inc)))
+    return z3.And(*parts)
+
+
+def stream_integrity(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.check_stream_integrity` holds."""
+    parts = []
+    for x, y in ((w.a, w.b), (w.b, w.a)):
+        parts.append(_stream_ok(x.delivered, x.peer_inc, y))
+        for i, e in enumerate(x.history.items):
+            parts.append(z3.Implies(x.history.used(i).e, _stream_ok(e.delivered, e.peer_inc, y)))
+    return z3.And(*parts)
+
+
+def graceful_close(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.check_graceful_close` holds."""
+    closed = OUTCOMES.index(Outcome.CLOSED)
+    reset = OUTCOMES.index(Outcome.RESET)
+    parts = []
+    for x, y in ((w.a, w.b), (w.b, w.a)):
+        for i, e in enumerate(x.history.items):
+            normal = z3.And(x.history.used(i).e, (e.outcome == closed).e, (e.peer_inc != 0).e)
+            parts.append(z3.Implies(normal, z3.UGE(e.delivered.length.e, units_sent(y, e.peer_inc))))
+            for j, f in enumerate(y.history.items):
+                peers = z3.And(y.history.used(j).e, (f.inc == e.peer_inc).e, (f.peer_inc == e.inc).e)
+                reset_closer = z3.And((f.outcome == reset).e, in_states(f.state, (LAST_ACK, CLOSING)))
+                parts.append(z3.Not(z3.And(normal, peers, reset_closer)))
+    return z3.And(*parts)
+
+
+def changed_by_segment(before: SymEndpoint, after: SymEndpoint) -> z3.BoolRef:
+    """:func:`checks.properties._accepted_from`: state, SND.UNA, RCV.NXT, delivered, held or incarnation changed."""
+    same = z3.And(
+        (before.state == after.state).e,
+        (before.snd_una == after.snd_una).e,
+        (before.rcv_nxt == after.rcv_nxt).e,
+        same_slots(before.delivered, after.delivered),
+        before.held.same(after.held),
+        (before.inc == after.inc).e,
+    )
+    return z3.Not(same)
+
+
+def old_duplicate_accepted(rel: Relation) -> z3.BoolRef:
+    """Some segment branch lets an old duplicate change a synchronized TCB (``OldDuplicateObserver``)."""
+    parts = []
+    for k, b in enumerate(rel.branches):
+        if b.kind != "segment" or b.seg is None:
+            continue
+        before = rel.cur.world.endpoint(b.actor)
+        after = b.target.endpoint(b.actor)
+        bad = z3.And(
+            (before.peer_inc != 0).e,
+            z3.ULT(b.seg.inc.e, before.peer_inc.e),
+            (before.state != int(CLOSED)).e,
+            changed_by_segment(before, after),
+        )
+        parts.append(z3.And(rel.selects(k), b.cond, bad))
+    return z3.Or(*parts) if parts else z3.BoolVal(False)
+
+
+def nonconforming(rel: Relation) -> z3.BoolRef:
+    """A branch whose state changes are not RFC 9293 edges is taken."""
+    parts = [z3.And(rel.selects(k), b.cond) for k, b in enumerate(rel.branches) if not b.conforms]
+    return z3.Or(*parts) if parts else z3.BoolVal(False)
+
+
+def rules_problem(rel: Relation) -> z3.BoolRef:
+    """Some event, for some choice of channel slot, meets ambiguous or incomplete rules."""
+    if not rel.problems:
+        return z3.BoolVal(False)
+    anything = z3.Or(*[p.cond for p in rel.problems])
+    idx = rel.cur.idx.e
+    return z3.Or(
+        *[z3.substitute(anything, (idx, z3.BitVecVal(j, SMALL_BITS))) for j in range(max(1, rel.bounds.channel))]
+    )
+
+
+def overflow(rel: Relation) -> z3.BoolRef:
+    """The bounded slots would not hold the current state."""
+    return rel.cur.world.overflow.e
+
+
+#: For each property the symbolic engines check: its violation, over a relation's template frame,
+#: and whether that is a state (length d) or the transition leaving it (length d + 1).
+Violation = Callable[[Relation], z3.BoolRef]
+SYMBOLIC: dict[Property, tuple[Violation, str]] = {
+    HANDSHAKE_SYNC: (lambda rel: z3.Not(handshake_sync(rel.cur.world)), "state"),
+    STREAM_INTEGRITY: (lambda rel: z3.Not(stream_integrity(rel.cur.world)), "state"),
+    GRACEFUL_CLOSE: (lambda rel: z3.Not(graceful_close(rel.cur.world)), "state"),
+    NO_OLD_DUPLICATES: (old_duplicate_accepted, "transition"),
+    RFC_CONFORMANCE: (nonconforming, "transition"),
+    DETERMINISM: (rules_problem, "state"),
+}

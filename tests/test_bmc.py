@@ -1,0 +1,134 @@
+"""Bounded model checking with Z3: shortest counterexamples, as long as breadth-first search finds them.
+
+Each broken copy of a rule (made here, never in spec/) must make BMC find a violation whose trace,
+replayed on the explicit engine, is exactly as long as the one breadth-first search finds; and the
+correct rules must hold to the same depth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from checks.bmc import bmc
+from checks.engines import disagreements, run_bmc
+from checks.properties import HOLDS_TO_DEPTH, VIOLATED, Result, check, property_named
+from checks.report import Run
+from checks.trace import build_trace
+from spec.actions import synchronize_with
+from spec.config import Config
+from spec.machine import Machine
+from spec.presets import preset
+from spec.rulebook import all_rules
+from spec.rules import Ctx, Rule
+from spec.seqnum import seq_add
+from spec.states import FIN_WAIT_1
+
+
+def replaced(name: str, **changes: object) -> tuple[Rule, ...]:
+    rules = all_rules()
+    assert name in {r.name for r in rules}
+    return tuple(dataclasses.replace(r, **changes) if r.name == name else r for r in rules)  # type: ignore[arg-type]
+
+
+def both_engines(config: Config, prop: str, rules: tuple[Rule, ...], depth: int) -> tuple[Result, Result]:
+    _, explicit = check(config, [property_named(prop)], rules=rules)
+    symbolic = bmc(config, [property_named(prop)], depth, rules=rules).results
+    return explicit[0], symbolic[0]
+
+
+def assert_same_shortest(config: Config, prop: str, rules: tuple[Rule, ...], depth: int) -> int:
+    explicit, symbolic = both_engines(config, prop, rules, depth)
+    assert explicit.verdict == VIOLATED
+    assert symbolic.verdict == VIOLATED, symbolic.verdict_text
+    assert explicit.counterexample is not None and symbolic.counterexample is not None
+    length = len(symbolic.counterexample.path)
+    assert length == len(explicit.counterexample.path)
+    # The BMC trace replays on the explicit engine (build_trace steps through Machine.step).
+    assert len(build_trace(Machine(config, rules), symbolic.counterexample.path)) == length
+    assert symbolic.counterexample.message == explicit.counterexample.message
+    return length
+
+
+def test_overlapping_rules() -> None:
+    listen_syn = next(r for r in all_rules() if r.name == "listen-syn")
+    rules = (*all_rules(), dataclasses.replace(listen_syn, name="listen-syn-twin"))
+    assert assert_same_shortest(preset("handshake"), "rules-deterministic", rules, 6) == 2
+
+
+def test_wrong_irs_breaks_handshake_synchronisation() -> None:
+    def off_by_one(x: Ctx) -> None:
+        s = x.seg
+        x.require(s.SYN, s.ACK)
+        synchronize_with(x)
+        x.tcb.irs = seq_add(s.seq, 1)  # broken: IRS must be SEG.SEQ
+        x.send_ack()
+
+    rules = replaced("syn-sent-syn-ack", body=off_by_one)
+    assert assert_same_shortest(preset("handshake"), "handshake-sync", rules, 8) == 5
+
+
+def test_wrong_target_breaks_conformance() -> None:
+    rules = replaced("syn-sent-syn-ack", to=FIN_WAIT_1)
+    assert assert_same_shortest(preset("handshake"), "rfc-conformance", rules, 6) == 4
+
+
+def test_data_delivered_twice_breaks_stream_integrity() -> None:
+    def twice(x: Ctx) -> None:
+        t = x.tcb
+        x.require(x.seg.has_text, x.seg.seq == t.rcv_nxt)
+        x.deliver()
+        x.deliver()  # broken
+        t.rcv_nxt = seq_add(t.rcv_nxt, x.seg.text_len)
+        x.send_ack()
+
+    rules = replaced("text-in-order", body=twice)
+    assert assert_same_shortest(preset("lifecycle"), "stream-integrity", rules, 12) > 0
+
+
+def test_correct_rules_hold_to_the_depth_asked() -> None:
+    run = bmc(preset("handshake"), [property_named("handshake-sync"), property_named("rfc-conformance")], 8)
+    assert [r.verdict for r in run.results] == [HOLDS_TO_DEPTH, HOLDS_TO_DEPTH]
+    assert all(r.detail == "8" for r in run.results)
+    assert run.complete
+
+
+def test_too_few_slots_stop_the_search_and_say_so() -> None:
+    run = run_bmc(preset("lifecycle"), [property_named("handshake-sync")], 12, slots=1)
+    assert run.incomplete
+    assert "overflow" in run.search
+    assert run.results[0].verdict == HOLDS_TO_DEPTH and "overflow" in run.results[0].detail
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "disagree"),
+    [
+        ((VIOLATED, 5), (VIOLATED, 5), False),
+        ((VIOLATED, 5), (VIOLATED, 6), True),
+        ((VIOLATED, 5), ("EXHAUSTED", None), True),
+        ((VIOLATED, 5), (HOLDS_TO_DEPTH, 4), False),
+        ((VIOLATED, 5), (HOLDS_TO_DEPTH, 5), True),
+        (("EXHAUSTED", None), (HOLDS_TO_DEPTH, 9), False),
+    ],
+)
+def test_engines_disagree_only_when_they_contradict(
+    mine: tuple[str, int | None], theirs: tuple[str, int | None], disagree: bool
+) -> None:
+    from checks.properties import Counterexample
+    from spec.machine import Label
+
+    prop = property_named("handshake-sync")
+
+    def result(verdict: str, n: int | None) -> Result:
+        if verdict == VIOLATED:
+            assert n is not None
+            return Result(prop, VIOLATED, "", Counterexample([(i, Label(0, "call")) for i in range(n)], []))
+        return Result(prop, verdict, "" if n is None else str(n))
+
+    config = preset("handshake")
+    machine = Machine(config)
+    a = Run(config, machine, [result(*mine)], "explicit", 0.0, True, "")
+    b = Run(config, machine, [result(*theirs)], "bmc", 0.0, True, "")
+    assert bool(disagreements(a, b)) is disagree
+    assert bool(disagreements(b, a)) is disagree

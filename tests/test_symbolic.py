@@ -1,0 +1,141 @@
+"""The Z3 transition relation against the explicit engine: same successors, same property verdicts.
+
+The relation is compiled from the same rule functions as the explicit engine runs (checks/symbolic.py);
+these tests hold the two semantics against each other state by state: every reachable state of the
+small presets, and an evenly spread sample of the larger ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+
+import pytest
+import z3
+
+from checks.properties import check_graceful_close, check_handshake_sync, check_stream_integrity
+from checks.symbolic import Relation, SymCtx, symbolic_successors
+from checks.symprops import graceful_close, handshake_sync, stream_integrity
+from checks.symstate import Bounds, SymWorld
+from checks.terms import SymbolicBranch
+from spec.machine import Machine, World
+from spec.presets import preset
+from spec.rulebook import all_rules
+from spec.rules import Ctx
+from tests.conftest import checked
+
+SMALL = ["handshake", "lifecycle", "simultaneous-open", "simultaneous-close", "half-open", "abort"]
+LARGE = ["lossy", "chaos", "incarnations"]
+SAMPLE = 40
+
+
+def bounds_for(name: str) -> Bounds:
+    """Slots enough for every reachable state of the preset (and one more segment per channel)."""
+    ex, _ = checked(name)
+    config = preset(name)
+    widest = max(max(len(w.ab), len(w.ba)) for w in ex.states)
+    base = Bounds.for_config(config, widest + 1)
+    held = max(max(len(w.a.held), len(w.b.held)) for w in ex.states)
+    return dataclasses.replace(base, held=max(base.held, held))
+
+
+@cache
+def relation(name: str) -> Relation:
+    return Relation(preset(name), bounds_for(name))
+
+
+def sample(name: str) -> list[World]:
+    ex, _ = checked(name)
+    if name in SMALL:
+        return list(ex.states)
+    stride = max(1, len(ex.states) // SAMPLE)
+    return list(ex.states[::stride][:SAMPLE])
+
+
+@pytest.mark.parametrize("name", SMALL + LARGE)
+def test_z3_admits_exactly_the_explicit_successors(name: str) -> None:
+    rel = relation(name)
+    machine = Machine(rel.config)
+    for world in sample(name):
+        found, overflowed = symbolic_successors(rel, world)
+        assert not overflowed, f"the bounds of the test are too small for {world}"
+        assert found == {t.target for t in machine.successors(world)}, world
+
+
+@pytest.mark.parametrize("name", SMALL + LARGE)
+def test_encoding_round_trips(name: str) -> None:
+    rel = relation(name)
+    for world in sample(name):
+        sym = SymWorld.of(world, rel.bounds)
+        values = [z3.simplify(t.e) for t in sym.leaves()]
+        decoded = sym.to_world(lambda t: _value(z3.simplify(t.e)), rel.config.reorder)
+        assert decoded == world
+        assert len(values) == len(rel.cur.leaves())
+
+
+def _value(e: z3.ExprRef) -> object:
+    return z3.is_true(e) if z3.is_bool(e) else e.as_long()
+
+
+@pytest.mark.parametrize("name", SMALL + LARGE)
+def test_symbolic_properties_agree_with_the_explicit_checks(name: str) -> None:
+    rel = relation(name)
+    config = rel.config
+    pairs = [
+        (handshake_sync, check_handshake_sync),
+        (stream_integrity, check_stream_integrity),
+        (graceful_close, check_graceful_close),
+    ]
+    for world in sample(name):
+        sym = SymWorld.of(world, rel.bounds)
+        for symbolic, explicit in pairs:
+            holds = z3.is_true(z3.simplify(symbolic(sym)))
+            assert holds == (explicit(world, config) is None), (symbolic.__name__, world)
+
+
+def test_symbolic_properties_see_violations() -> None:
+    """States that violate the properties (made by hand) are violations for both engines."""
+    ex, _ = checked("lifecycle")
+    rel = relation("lifecycle")
+    config = rel.config
+    roomy = dataclasses.replace(rel.bounds, delivered=4)
+    est = next(w for w in ex.states if w.a.delivered and w.b.state.name == "ESTABLISHED")
+    wrong_irs = est._replace(a=est.a._replace(irs=est.b.iss + 1))
+    twice = est._replace(a=est.a._replace(delivered=est.a.delivered + est.a.delivered))
+    for world, symbolic, explicit in [
+        (wrong_irs, handshake_sync, check_handshake_sync),
+        (twice, stream_integrity, check_stream_integrity),
+    ]:
+        assert explicit(world, config) is not None
+        assert z3.is_false(z3.simplify(symbolic(SymWorld.of(world, roomy))))
+
+
+def test_a_python_if_on_protocol_data_is_refused() -> None:
+    """A rule that branches on a segment's bits with ``if`` cannot be compiled: it fails loudly."""
+    rules = all_rules()
+    listen_syn = next(r for r in rules if r.name == "listen-syn")
+
+    def branching(x: Ctx) -> None:
+        if x.seg.SYN:  # the mistake: a Python if on protocol data
+            x.require(True)
+
+    broken = tuple(dataclasses.replace(r, body=branching) if r is listen_syn else r for r in rules)
+    with pytest.raises(SymbolicBranch, match="all_of"):
+        Relation(preset("handshake"), rules=broken)
+
+
+def test_the_symbolic_context_implements_the_rule_vocabulary() -> None:
+    """Every method of the rule context the explicit engine offers, the symbolic one offers too."""
+    wanted = {n for n in dir(Ctx) if not n.startswith("_")}
+    assert wanted <= set(dir(SymCtx)) | {"tcb", "seg", "cfg"}
+
+
+def test_overflow_is_reported_not_hidden() -> None:
+    """With too few slots for what is in flight, the relation says so instead of dropping segments."""
+    ex, _ = checked("lifecycle")
+    config = preset("lifecycle")
+    rel = Relation(config, Bounds.for_config(config, 1))
+    machine = Machine(config)
+    one = next(w for w in ex.states if len(w.ab) == 1 and any(len(t.target.ab) == 2 for t in machine.successors(w)))
+    _, overflowed = symbolic_successors(rel, one)
+    assert overflowed
