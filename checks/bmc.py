@@ -17,6 +17,7 @@ beyond it the encoding is not exact, and the verdicts say so.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from checks.symstate import Bounds, model_value
 from spec.config import Config
 from spec.machine import AmbiguousRules, IncompleteRules, Label, Machine, Transition, World
 from spec.rules import Rule
+from spec.states import CLOSED, LISTEN
 
 
 class EngineDisagreement(RuntimeError):
@@ -93,10 +95,14 @@ def bmc(
     rules: tuple[Rule, ...] | None = None,
     bounds: Bounds | None = None,
     relation: Relation | None = None,
+    symbolic_iss: bool = False,
 ) -> BmcRun:
-    """Check each wanted safety property of ``config`` up to ``depth`` steps."""
+    """Check each wanted safety property of ``config`` up to ``depth`` steps.
+
+    With ``symbolic_iss`` every ISS a TCB selects is any 32-bit value, not one of the configuration's.
+    """
     start = time.perf_counter()
-    rel = relation or Relation(config, bounds, rules=rules)
+    rel = relation or Relation(config, bounds, rules=rules, symbolic_iss=symbolic_iss)
     compiled = time.perf_counter() - start
     props = supported(wanted)
     violation = {p: SYMBOLIC[p][0](rel) for p in props}
@@ -112,24 +118,24 @@ def bmc(
     spent: dict[str, float] = {p.name: 0.0 for p in props}
     overflow_at: int | None = None
     reached = -1
+    # Paths are searched among those whose state fits the slots (so every trace found is real);
+    # whether some path overflows is asked once at the end, without this assumption.
+    fits = z3.Bool("slots-fit")
     for d in range(depth + 1):
         f = frames[d]
         nxt = rel.frame(d + 1)
         step = rel.step(f, nxt)
-        if _check(solver, f"overflow@{d}", rel.on_frame(too_big, f)):
-            overflow_at = d
-            break
-        solver.add(z3.Not(rel.on_frame(too_big, f)))
+        solver.add(z3.Implies(fits, z3.Not(rel.on_frame(too_big, f))))
         open_props = [p for p in props if p not in results]
         began = time.perf_counter()
         anything = z3.Or(*[_at_depth(rel, violation[p], where[p], f, step) for p in open_props])
-        if _check(solver, f"any@{d}", anything):
+        if _check(solver, f"any@{d}", anything, fits):
             for p in open_props:
-                if _check(solver, f"{p.name}@{d}", _at_depth(rel, violation[p], where[p], f, step)):
+                if _check(solver, f"{p.name}@{d}", _at_depth(rel, violation[p], where[p], f, step), fits):
                     n = d + 1 if where[p] == "transition" else d
                     model = solver.model()
                     worlds = [g.world.to_world(model_value(model), config.reorder) for g in [*frames, nxt][: n + 1]]
-                    results[p] = _counterexample(rel.machine, p, worlds, where[p] == "transition")
+                    results[p] = _counterexample(rel.machine, p, worlds, where[p] == "transition", symbolic_iss)
         for p in open_props:
             spent[p.name] += (time.perf_counter() - began) / len(open_props)
         reached = d
@@ -139,6 +145,11 @@ def bmc(
         solver.add(z3.Not(rel.on_frame(stuck, f)))
         solver.add(step)
         frames.append(nxt)
+    if _check(solver, "overflow", z3.Or(*[rel.on_frame(too_big, g) for g in frames[: reached + 1]])):
+        overflow_at = next(
+            d for d in range(reached + 1) if _check(solver, f"overflow@{d}", rel.on_frame(too_big, frames[d]))
+        )
+        reached = min(reached, overflow_at - 1)
     out = []
     for p in props:
         if p in results:
@@ -169,11 +180,11 @@ def _at_depth(rel: Relation, violation: z3.BoolRef, where: str, f: Frame, step: 
     return z3.And(at, step) if where == "transition" else at
 
 
-def _check(solver: z3.Solver, name: str, condition: z3.BoolRef) -> bool:
+def _check(solver: z3.Solver, name: str, condition: z3.BoolRef, *assuming: z3.BoolRef) -> bool:
     """Whether ``condition`` can hold with what the solver has, asked under a fresh assumption."""
     guard = z3.Bool(f"query:{name}")
     solver.add(z3.Implies(guard, condition))
-    answer = solver.check(guard)
+    answer = solver.check(guard, *assuming)
     if answer == z3.unknown:
         raise RuntimeError(f"z3 answered unknown: {solver.reason_unknown()}")
     return bool(answer == z3.sat)
@@ -190,8 +201,30 @@ def replay(machine: Machine, worlds: Sequence[World]) -> list[Transition]:
     return out
 
 
-def _counterexample(machine: Machine, prop: Property, worlds: list[World], transition: bool) -> Result:
-    """A replayed counterexample, with the explicit engine's own message for the violation."""
+def chosen_iss(config: Config, worlds: Sequence[World]) -> Config:
+    """``config`` with, for each incarnation of each endpoint, the one ISS it selects along ``worlds``."""
+    sides = []
+    for side in (0, 1):
+        picked: dict[int, int] = {}
+        for w in worlds:
+            ep = w.endpoint(side)
+            if ep.state not in (CLOSED, LISTEN):
+                picked.setdefault(ep.inc, ep.iss)
+        ep_config = config.endpoint(side)
+        top = max([len(ep_config.iss), *picked])
+        table = tuple((picked[k],) if k in picked else ep_config.iss_choices(k) for k in range(1, top + 1))
+        sides.append(dataclasses.replace(ep_config, iss=table))
+    return dataclasses.replace(config, a=sides[0], b=sides[1])
+
+
+def _counterexample(machine: Machine, prop: Property, worlds: list[World], transition: bool, symbolic: bool) -> Result:
+    """A replayed counterexample, with the explicit engine's own message for the violation.
+
+    With symbolic ISS the replay runs under the ISS values Z3 chose, recorded with the trace.
+    """
+    replay_config = chosen_iss(machine.config, worlds) if symbolic else None
+    if replay_config is not None:
+        machine = Machine(replay_config, machine.rules)
     steps = replay(machine, worlds)
     path: list[tuple[int, Label]] = [(i + 1, t.label) for i, t in enumerate(steps)]
     last = worlds[-1]
@@ -210,4 +243,4 @@ def _counterexample(machine: Machine, prop: Property, worlds: list[World], trans
             message = str(err)
     if message is None:
         raise EngineDisagreement(f"{prop.name}: the explicit engine finds no violation at the end of the BMC trace")
-    return Result(prop, VIOLATED, "", Counterexample(path, [], message=message))
+    return Result(prop, VIOLATED, "", Counterexample(path, [], message=message, config=replay_config))

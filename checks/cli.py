@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--depth", type=int, metavar="K", help=f"bmc: check paths of up to K steps (default: {DEFAULT_DEPTH})"
     )
     chk.add_argument(
+        "--symbolic-iss",
+        action="store_true",
+        help="bmc: every ISS is any 32-bit value instead of the configuration's choices",
+    )
+    chk.add_argument(
         "--slots",
         type=int,
         metavar="N",
@@ -131,8 +136,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"--depth must be between 0 and 1000, not {depth}")
     if args.slots is not None and not 1 <= args.slots <= 64:
         raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
-    if args.engine == "explicit" and (args.depth is not None or args.slots is not None):
-        raise UsageError("--depth and --slots are for --engine bmc or all")
+    if args.engine == "explicit" and (args.depth is not None or args.slots is not None or args.symbolic_iss):
+        raise UsageError("--depth, --slots and --symbolic-iss are for --engine bmc (or all)")
+    if args.engine == "all" and args.symbolic_iss:
+        raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc")
     limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     runs: list[Run] = []
@@ -143,7 +150,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             ex, results = check(config, wanted, limits, _progress_printer(show_progress))
             mine.append(Run.explicit(ex, results))
         if args.engine in ("bmc", "all"):
-            mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots))
+            mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots, symbolic_iss=args.symbolic_iss))
         if len(mine) == 2:
             disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], mine[1])]
         for run in mine:

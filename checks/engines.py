@@ -21,12 +21,14 @@ def run_bmc(
     depth: int,
     slots: int | None = None,
     rules: tuple[Rule, ...] | None = None,
+    symbolic_iss: bool = False,
 ) -> Run:
     """Bounded model checking of the safety properties among ``wanted``, as a :class:`Run`."""
     bounds = Bounds.for_config(config, slots)
-    done = bmc(config, supported(wanted), depth, rules=rules, bounds=bounds)
+    done = bmc(config, supported(wanted), depth, rules=rules, bounds=bounds, symbolic_iss=symbolic_iss)
+    iss = "ISS: any 32-bit value, " if symbolic_iss else ""
     search = (
-        f"bmc to depth {done.depth} of {depth}, {done.branches} branches per step, slots: {bounds.describe()}; "
+        f"bmc to depth {done.depth} of {depth}, {iss}{done.branches} branches per step, slots: {bounds.describe()}; "
         f"compiled in {done.compile_seconds:.2f} s, {done.seconds:.2f} s in all"
     )
     if done.overflow_at is not None:

@@ -53,6 +53,7 @@ class Counterexample:
     loop: list[tuple[int, Label]]
     extra: Label | None = None  # a last transition that could not be taken (a spec error)
     message: str = ""
+    config: Config | None = None  # replay under this configuration (symbolic ISS: the values Z3 chose)
 
 
 @dataclass

@@ -50,7 +50,8 @@ class Run:
         cx = result.counterexample
         if cx is None:
             return None
-        return build_trace(self.machine, cx.path, cx.loop)
+        machine = self.machine if cx.config is None else Machine(cx.config, self.machine.rules)
+        return build_trace(machine, cx.path, cx.loop)
 
     @property
     def violated(self) -> bool:

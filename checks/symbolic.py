@@ -279,8 +279,25 @@ class Problem:
 
 
 @dataclass
+class ChannelOp:
+    """What a branch does to one channel, in this order: remove a slot, age every segment, send."""
+
+    remove: Term | None = None  # the slot taken out (received or lost)
+    age: bool = False  # a tick: every segment in flight ages by one
+    sends: tuple[tuple[z3.BoolRef, SymSegment], ...] = ()  # (sent if, segment), appended in order
+
+
+NO_OPS = (ChannelOp(), ChannelOp())
+
+
+@dataclass
 class Branch:
-    """One kind of event with one sequence of state changes: a disjunct of the relation."""
+    """One kind of event with one sequence of state changes: a disjunct of the relation.
+
+    ``target`` gives the next state's endpoints and fault budgets; its channels and overflow flag are
+    left as they were: ``ops`` (what happens to each channel) and ``overflow`` (the endpoints' slots
+    overflowing) say what becomes of them, in a form :meth:`Relation.formula` shares among branches.
+    """
 
     kind: str  # call, segment, output, timeout, crash, lose, duplicate, tick
     actor: int  # 0 = A, 1 = B, 2 = network
@@ -290,6 +307,8 @@ class Branch:
     rules: tuple[Rule, ...] = ()
     changes: tuple[Change, ...] = ()
     seg: SymSegment | None = None  # the segment received (kind "segment")
+    ops: tuple[ChannelOp, ChannelOp] = NO_OPS
+    overflow: z3.BoolRef = FALSE  # the endpoints' slots (held, delivered, history) overflow
 
     @property
     def conforms(self) -> bool:
@@ -459,27 +478,6 @@ class Compiler:
 
     # --- the network --------------------------------------------------------------------------------
 
-    def put(self, world: SymWorld, channel: int, segs: list[tuple[z3.BoolRef, SymSegment]]) -> SymWorld:
-        """``Machine._put``: append to the channel; a full channel with a capacity drops (tail drop).
-
-        A segment that finds no free slot in a channel without capacity sets the overflow flag.
-        """
-        if not segs:
-            return world
-        chan = world.channel(channel)
-        overflow = world.overflow
-        for when, s in segs:
-            if z3.is_false(when):
-                continue
-            if self.config.capacity is not None:
-                chan, _ = chan.append(s, Term(when) & ~chan.full())
-            else:
-                chan, full = chan.append(s, Term(when))
-                overflow = overflow | full
-        out = world.with_channel(channel, chan)
-        out.overflow = overflow
-        return out
-
     # --- all branches -----------------------------------------------------------------------------
 
     def compile(self, cur: SymWorld, iss: Term, idx: Term) -> list[Branch]:
@@ -505,17 +503,17 @@ class Compiler:
             if cfg.reorder:
                 seg = chan.at(idx)
                 on = z3.ULT(idx.e, chan.length.e)
-                rest = chan.remove(idx)
+                slot = idx
             else:
                 seg = chan.items[0] if chan.items else SymSegment(0, 0, 0, 0, 0, 0)
                 on = z3.UGT(chan.length.e, 0)
-                rest = chan.remove(Term(z3.BitVecVal(0, SMALL_BITS)))
+                slot = Term(z3.BitVecVal(0, SMALL_BITS))
             arrivals: list[Path] = []
             for state in states:
                 at = (ep.state == int(state)).e
                 arrivals += self.react(side, Event.SEGMENT, state, ep, seg, None, z3.And(at, on))
             for p in merged(arrivals, by_changes):
-                b = self._branch("segment", side, 1 - side, cur.with_channel(1 - side, rest), p)
+                b = self._branch("segment", side, 1 - side, cur, p, slot)
                 b.seg = seg
                 branches.append(b)
             outputs: list[Path] = []
@@ -534,20 +532,27 @@ class Compiler:
                 crashed, full = end_incarnation(ep, Outcome.CRASHED)
                 target = cur.with_endpoint(side, crashed)
                 target.crashes = target.crashes - 1
-                target.overflow = target.overflow | full
                 on = z3.And(z3.UGT(cur.crashes.e, 0), (ep.state != int(CLOSED)).e)
-                branches.append(Branch("crash", side, -1, on, target))
+                crash = Branch("crash", side, -1, on, target)
+                crash.overflow = full.e
+                branches.append(crash)
         for channel in (0, 1):
             branches.extend(self._network(cur, channel, idx))
         if cfg.timed:
             branches.extend(self._tick(cur))
         return [b for b in branches if not z3.is_false(b.cond)]
 
-    def _branch(self, kind: str, side: int, channel: int, world: SymWorld, p: Path) -> Branch:
+    def _branch(
+        self, kind: str, side: int, channel: int, world: SymWorld, p: Path, removed: Term | None = None
+    ) -> Branch:
         target = world.with_endpoint(side, p.ep)
-        target = self.put(target, side, p.out)
-        target.overflow = target.overflow | Term(p.overflow)
-        return Branch(kind, side, channel, z3.simplify(p.cond), target, p.rules, p.changes)
+        ops = [ChannelOp(), ChannelOp()]
+        if removed is not None:
+            ops[channel] = ChannelOp(remove=removed)
+        ops[side] = ChannelOp(ops[side].remove, False, tuple(p.out))
+        b = Branch(kind, side, channel, z3.simplify(p.cond), target, p.rules, p.changes)
+        b.ops, b.overflow = (ops[0], ops[1]), p.overflow
+        return b
 
     def _network(self, cur: SymWorld, channel: int, idx: Term) -> list[Branch]:
         """The network loses or duplicates the segment in slot ``idx``."""
@@ -565,21 +570,23 @@ class Compiler:
                 for j in range(chan.capacity)
             ]
             on = z3.And(inside, *(first if not cfg.reorder else []))
-            target = cur.with_channel(channel, chan.remove(idx))
+            target = cur.copy()
             if cfg.loss is not None:
                 on = z3.And(on, z3.UGT(cur.losses.e, 0))
                 target.losses = cur.losses - 1
-            out.append(Branch("lose", 2, channel, on, target))
+            lose = Branch("lose", 2, channel, on, target)
+            lose.ops = (ChannelOp(remove=idx), ChannelOp()) if channel == 0 else (ChannelOp(), ChannelOp(remove=idx))
+            out.append(lose)
         if cfg.duplicate:
-            grown, full = chan.append(chosen)
-            target = cur.with_channel(channel, grown)
+            target = cur.copy()
             target.dups = cur.dups - 1
             on = z3.And(inside, z3.UGT(cur.dups.e, 0))
             if cfg.capacity is not None:
                 on = z3.And(on, z3.ULT(chan.length.e, cfg.capacity))
-            else:
-                target.overflow = target.overflow | full
-            out.append(Branch("duplicate", 2, channel, on, target))
+            dup = Branch("duplicate", 2, channel, on, target)
+            copy = ChannelOp(sends=((TRUE, chosen),))
+            dup.ops = (copy, ChannelOp()) if channel == 0 else (ChannelOp(), copy)
+            out.append(dup)
         return out
 
     def _tick(self, cur: SymWorld) -> list[Branch]:
@@ -597,10 +604,7 @@ class Compiler:
             (cur.b.timer != TIMER_OFF).e,
         )
         enabled = z3.simplify(z3.And(*young, busy))
-        aged = cur.copy()
-        for index in (0, 1):
-            chan = cur.channel(index)
-            aged = aged.with_channel(index, Slots([s.replace(age=s.age + 1) for s in chan.items], chan.length))
+        aged = cur.copy()  # the channels age in the ops of the branches (Relation._channel)
         for side in (0, 1):
             ep = cur.endpoint(side).copy()
             running = (ep.timer != TIMER_OFF) & (ep.timer != 0)
@@ -622,12 +626,13 @@ class Compiler:
         out = []
         for pa in per_side[0]:
             for pb in per_side[1]:
-                world = self.put(aged.with_endpoint(0, pa.ep).with_endpoint(1, pb.ep), 0, pa.out)
-                world = self.put(world, 1, pb.out)
-                world.overflow = world.overflow | Term(z3.Or(pa.overflow, pb.overflow))
+                world = aged.with_endpoint(0, pa.ep).with_endpoint(1, pb.ep)
                 condition = z3.simplify(z3.And(enabled, pa.cond, pb.cond))
                 if not z3.is_false(condition):
-                    out.append(Branch("tick", 2, -1, condition, world, pa.rules + pb.rules, pa.changes + pb.changes))
+                    tick = Branch("tick", 2, -1, condition, world, pa.rules + pb.rules, pa.changes + pb.changes)
+                    tick.ops = (ChannelOp(None, True, tuple(pa.out)), ChannelOp(None, True, tuple(pb.out)))
+                    tick.overflow = z3.Or(pa.overflow, pb.overflow)
+                    out.append(tick)
         return out
 
 
@@ -686,23 +691,93 @@ class Relation:
         return (ev if ev is not None else self.cur.ev) == k
 
     def formula(self) -> z3.BoolRef:
-        """T(cur, choices, nxt)."""
+        """T(cur, choices, nxt).
+
+        Endpoint variables: an ``If`` chain over the branches that change them.  Channels: one shared
+        update (remove a slot, age, append up to the most any branch sends) whose inputs are chosen by
+        ``ev`` -- far smaller than a chain of whole channels, one per branch.
+        """
         if self._formula is None:
+            cur_world = self.cur.world
             cur_leaves = self.cur.leaves()
             nxt_leaves = self.nxt.leaves()
             chains = list(cur_leaves)
+            endpoint_leaves = len(cur_world.a.leaves()) + len(cur_world.b.leaves())
             for k in range(len(self.branches) - 1, -1, -1):
-                target = [t.e for t in self.branches[k].target.leaves()]
+                target = self.branches[k].target
                 sel = self.selects(k)
-                for i, (e, c) in enumerate(zip(target, cur_leaves, strict=True)):
-                    if not e.eq(c):
+                mine = [t.e for t in target.a.leaves() + target.b.leaves()]
+                mine += [t.e for t in target.leaves()[-4:-1]]  # losses, dups, crashes
+                positions = [*range(endpoint_leaves), *range(len(cur_leaves) - 4, len(cur_leaves) - 1)]
+                for i, e in zip(positions, mine, strict=True):
+                    if not e.eq(cur_leaves[i]):
                         chains[i] = z3.If(sel, e, chains[i])
+            channels, overflow = [], self._endpoint_overflow()
+            for c in (0, 1):
+                chan, full = self._channel(c)
+                channels.append(chan)
+                overflow = z3.Or(overflow, full)
+            nxt_world = SymWorld(
+                cur_world.a,
+                cur_world.b,
+                channels[0],
+                channels[1],
+                cur_world.losses,
+                cur_world.dups,
+                cur_world.crashes,
+                Term(overflow),
+            )
+            shared = [t.e for t in nxt_world.leaves()]
+            for i in range(endpoint_leaves, len(cur_leaves) - 4):
+                chains[i] = shared[i]
+            chains[-1] = shared[-1]
             enabled = z3.Or(*[z3.And(self.selects(k), b.cond) for k, b in enumerate(self.branches)])
             if len(self.branches) < 1 << self.ev_bits:
                 enabled = z3.And(z3.ULT(self.cur.ev, len(self.branches)), enabled)
             updates = [n == c for n, c in zip(nxt_leaves, chains, strict=True)]
             self._formula = z3.And(enabled, *updates)
         return self._formula
+
+    def _endpoint_overflow(self) -> z3.BoolRef:
+        result: z3.BoolRef = self.cur.world.overflow.e
+        chain: z3.BoolRef = FALSE
+        for k in range(len(self.branches) - 1, -1, -1):
+            b = self.branches[k]
+            if not z3.is_false(b.overflow):
+                chain = z3.If(self.selects(k), b.overflow, chain)
+        return z3.Or(result, chain)
+
+    def _channel(self, c: int) -> tuple[Slots, z3.BoolRef]:
+        """Channel ``c`` after the selected branch's remove, age and sends; and whether it overflowed."""
+        chan = self.cur.world.channel(c)
+        ops = [(k, b.ops[c]) for k, b in enumerate(self.branches)]
+        removing = [(k, op.remove) for k, op in ops if op.remove is not None]
+        if removing:
+            index: Any = Term(z3.BitVecVal(0, SMALL_BITS))
+            for k, slot in reversed(removing):
+                assert slot is not None
+                index = ite(Term(self.selects(k)), slot, index)
+            takes = Term(z3.Or(*[self.selects(k) for k, _ in removing]))
+            chan = choose(takes, chan.remove(index), chan)
+        aging = [k for k, op in ops if op.age]
+        if aging:
+            ages = Term(z3.Or(*[self.selects(k) for k in aging]))
+            chan = Slots([s.replace(age=ite(ages, s.age + 1, s.age)) for s in chan.items], chan.length)
+        overflow: z3.BoolRef = FALSE
+        most = max((len(op.sends) for _, op in ops), default=0)
+        for j in range(most):
+            sending = [(k, op.sends[j]) for k, op in ops if len(op.sends) > j]
+            when: z3.BoolRef = FALSE
+            seg = sending[-1][1][1]
+            for k, (w, s) in reversed(sending):
+                when = z3.If(self.selects(k), w, when)
+                seg = choose(Term(self.selects(k)), s, seg)
+            if self.config.capacity is not None:
+                chan, _ = chan.append(seg, Term(when) & ~chan.full())
+            else:
+                chan, full = chan.append(seg, Term(when))
+                overflow = z3.Or(overflow, full.e)
+        return chan, overflow
 
     def initial(self, f: Frame) -> z3.BoolRef:
         """The frame holds the machine's initial state."""

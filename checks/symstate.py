@@ -550,14 +550,6 @@ class SymWorld:
             w.b = ep
         return w
 
-    def with_channel(self, index: int, chan: Slots) -> SymWorld:
-        w = self.copy()
-        if index == 0:
-            w.ab = chan
-        else:
-            w.ba = chan
-        return w
-
     def leaves(self) -> list[Term]:
         return [
             *self.a.leaves(),

@@ -16,7 +16,7 @@ from checks.engines import disagreements, run_bmc
 from checks.properties import HOLDS_TO_DEPTH, VIOLATED, Result, check, property_named
 from checks.report import Run
 from checks.trace import build_trace
-from spec.actions import synchronize_with
+from spec.actions import acknowledge, synchronize_with
 from spec.config import Config
 from spec.machine import Machine
 from spec.presets import preset
@@ -95,7 +95,7 @@ def test_correct_rules_hold_to_the_depth_asked() -> None:
 
 
 def test_too_few_slots_stop_the_search_and_say_so() -> None:
-    run = run_bmc(preset("lifecycle"), [property_named("handshake-sync")], 12, slots=1)
+    run = run_bmc(preset("lifecycle"), [property_named("handshake-sync")], 7, slots=1)
     assert run.incomplete
     assert "overflow" in run.search
     assert run.results[0].verdict == HOLDS_TO_DEPTH and "overflow" in run.results[0].detail
@@ -132,3 +132,36 @@ def test_engines_disagree_only_when_they_contradict(
     b = Run(config, machine, [result(*theirs)], "bmc", 0.0, True, "")
     assert bool(disagreements(a, b)) is disagree
     assert bool(disagreements(b, a)) is disagree
+
+
+def test_symbolic_iss_finds_what_the_configured_iss_values_miss() -> None:
+    """A bug that bites one ISS only (0 used as a "no IRS" sentinel): breadth-first search over the
+    preset's ISS values cannot see it; BMC with every ISS a free 32-bit value finds it, and the trace
+    replays on the explicit engine under the ISS that Z3 chose."""
+
+    def zero_is_no_irs(x: Ctx) -> None:
+        t, s = x.tcb, x.seg
+        x.require(s.SYN, s.ACK)
+        synchronize_with(x)
+        t.irs = x.ite(s.seq == 0, 1, s.seq)  # broken: 0 treated as "not set"
+        acknowledge(x)
+        x.send_ack()
+
+    config = preset("handshake")
+    rules = replaced("syn-sent-syn-ack", body=zero_is_no_irs)
+    prop = property_named("handshake-sync")
+    _, explicit = check(config, [prop], rules=rules)
+    assert explicit[0].verdict == "EXHAUSTED"
+    assert bmc(config, [prop], 6, rules=rules).results[0].verdict == HOLDS_TO_DEPTH
+    found = bmc(config, [prop], 6, rules=rules, symbolic_iss=True).results[0]
+    assert found.verdict == VIOLATED
+    cx = found.counterexample
+    assert cx is not None and cx.config is not None
+    assert cx.config.b.iss == ((0,),)  # B's ISS, which A took for its IRS
+    assert "IRS 1" in cx.message
+    assert len(build_trace(Machine(cx.config, rules), cx.path)) == len(cx.path)
+
+
+def test_symbolic_iss_handshake_holds_for_every_iss() -> None:
+    run = bmc(preset("handshake"), [property_named("handshake-sync")], 7, symbolic_iss=True)
+    assert run.results[0].verdict == HOLDS_TO_DEPTH and run.results[0].detail == "7"
