@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 
 import z3
@@ -67,7 +67,6 @@ class BmcRun:
     compile_seconds: float
     branches: int
     overflow_at: int | None = None  # the depth at which the slots could overflow, if any
-    property_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -115,7 +114,6 @@ def bmc(
     solver = z3.SolverFor("QF_BV")
     solver.add(rel.initial(frames[0]))
     results: dict[Property, Result] = {}
-    spent: dict[str, float] = {p.name: 0.0 for p in props}
     overflow_at: int | None = None
     reached = -1
     # Paths are searched among those whose state fits the slots (so every trace found is real);
@@ -127,7 +125,6 @@ def bmc(
         step = rel.step(f, nxt)
         solver.add(z3.Implies(fits, z3.Not(rel.on_frame(too_big, f))))
         open_props = [p for p in props if p not in results]
-        began = time.perf_counter()
         anything = z3.Or(*[_at_depth(rel, violation[p], where[p], f, step) for p in open_props])
         if _check(solver, f"any@{d}", anything, fits):
             for p in open_props:
@@ -136,8 +133,6 @@ def bmc(
                     model = solver.model()
                     worlds = [g.world.to_world(model_value(model), config.reorder) for g in [*frames, nxt][: n + 1]]
                     results[p] = _counterexample(rel.machine, p, worlds, where[p] == "transition", symbolic_iss)
-        for p in open_props:
-            spent[p.name] += (time.perf_counter() - began) / len(open_props)
         reached = d
         if len(results) == len(props) or d == depth:
             break
@@ -170,7 +165,6 @@ def bmc(
         compiled,
         len(rel.branches),
         overflow_at,
-        spent,
     )
 
 

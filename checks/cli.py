@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     chk.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
-    chk.add_argument("--max-states", type=int, metavar="N", help="stop after N states (verdicts then say so)")
-    chk.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
+    chk.add_argument("--max-states", type=int, metavar="N", help="explicit: stop after N states (verdicts then say so)")
+    chk.add_argument("--max-seconds", type=float, metavar="S", help="explicit: stop after S seconds")
     chk.add_argument("--progress", action="store_true", help="show progress on stderr even when not a terminal")
     lst = sub.add_parser("list", help="list the presets, then the properties")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
@@ -138,6 +138,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
     if args.engine == "explicit" and (args.depth is not None or args.slots is not None or args.symbolic_iss):
         raise UsageError("--depth, --slots and --symbolic-iss are for --engine bmc (or all)")
+    if args.engine == "bmc" and (args.max_states is not None or args.max_seconds is not None):
+        raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc")
     limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)

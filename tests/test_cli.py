@@ -163,6 +163,8 @@ def test_engine_all_runs_both_and_compares(capsys: pytest.CaptureFixture[str]) -
         ["--engine", "bmc", "--slots", "0"],
         ["--engine", "explicit", "--depth", "3"],
         ["--engine", "smt-of-the-future"],
+        ["--engine", "bmc", "--max-seconds", "5"],
+        ["--engine", "all", "--symbolic-iss"],
     ],
 )
 def test_bad_engine_options_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
