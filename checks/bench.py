@@ -75,30 +75,41 @@ def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, flo
     }
 
 
-def bmc_table(rows: list[dict[str, float | int | str]]) -> str:
-    head = (
-        "| preset | depth | branches/step | compile s | total s | verdicts | peak MB |\n"
-        "|---|---:|---:|---:|---:|---|---:|\n"
-    )
+def markdown(columns: list[tuple[str, str, str]], rows: list[dict[str, float | int | str]]) -> str:
+    """A Markdown table: ``columns`` are (title, row key, format spec); numbers align right."""
+    head = "| " + " | ".join(title for title, _, _ in columns) + " |\n"
+    rule = "|" + "|".join("---" if i == 0 or spec == "s" else "---:" for i, (_, _, spec) in enumerate(columns)) + "|\n"
     body = "".join(
-        f"| {r['preset']} | {r['depth']} | {r['branches']} | {r['compile']} | {r['seconds']} | "
-        f"{r['verdicts']} | {r['peak_mb']} |\n"
+        "| " + " | ".join(format(r[key], "" if spec == "s" else spec) for _, key, spec in columns) + " |\n"
         for r in rows
     )
-    return head + body
+    return head + rule + body
+
+
+def bmc_table(rows: list[dict[str, float | int | str]]) -> str:
+    columns = [
+        ("preset", "preset", "s"),
+        ("depth", "depth", ""),
+        ("branches/step", "branches", ""),
+        ("compile s", "compile", ""),
+        ("total s", "seconds", ""),
+        ("verdicts", "verdicts", "s"),
+        ("peak MB", "peak_mb", ""),
+    ]
+    return markdown(columns, rows)
 
 
 def table(rows: list[dict[str, float | int | str]]) -> str:
-    head = (
-        "| preset | states | transitions | depth | seconds | states/s | peak MB |\n"
-        "|---|---:|---:|---:|---:|---:|---:|\n"
-    )
-    body = "".join(
-        f"| {r['preset']} | {r['states']:,} | {r['transitions']:,} | {r['depth']} | {r['seconds']} | "
-        f"{r['states_per_second']:,} | {r['peak_mb']} |\n"
-        for r in rows
-    )
-    return head + body
+    columns = [
+        ("preset", "preset", "s"),
+        ("states", "states", ","),
+        ("transitions", "transitions", ","),
+        ("depth", "depth", ""),
+        ("seconds", "seconds", ""),
+        ("states/s", "states_per_second", ","),
+        ("peak MB", "peak_mb", ""),
+    ]
+    return markdown(columns, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

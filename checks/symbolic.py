@@ -49,7 +49,7 @@ from checks.symstate import (
 )
 from checks.terms import SEQ_BITS, Term, cond, fit, ite
 from spec.config import Call, Config
-from spec.machine import HELD_STEPS, STEPS, Change, Machine, World
+from spec.machine import EVENT_OF_KIND, HELD_STEPS, STEPS, Change, Machine, World
 from spec.rules import Event, Rule
 from spec.segment import Segment
 from spec.seqnum import seq_add, seq_le
@@ -843,7 +843,7 @@ def symbolic_react(
     exactly one path may hold.  Returns the endpoint after the event, the segments sent, and the
     state changes -- or None when no rule is enabled.
     """
-    event = {"call": Event.CALL, "segment": Event.SEGMENT, "output": Event.OUTPUT, "timeout": Event.TIMEOUT}[kind]
+    event = EVENT_OF_KIND[kind]
     config = machine.config
     room = Bounds(
         channel=1,

@@ -280,6 +280,8 @@ class _Outcome(NamedTuple):
 
 
 STEPS = {Event.SEGMENT: (1, 2, 3, 4, 5, 6, 7, 8)}
+#: The event behind each kind of endpoint transition label.
+EVENT_OF_KIND = {"call": Event.CALL, "segment": Event.SEGMENT, "output": Event.OUTPUT, "timeout": Event.TIMEOUT}
 MEMO_LIMIT = 500_000  # entries of the per-endpoint event cache before it is emptied
 _MISSING = object()
 HELD_STEPS = (7, 8)  # held text and FIN are processed from the seventh step on
@@ -455,7 +457,7 @@ class Machine:
         ``choice`` picks the ISS when a rule selects one.  This is the unit the rule-by-rule
         tests and trace replay use; it raises AmbiguousRules or IncompleteRules like exploration.
         """
-        event = {"call": Event.CALL, "segment": Event.SEGMENT, "output": Event.OUTPUT, "timeout": Event.TIMEOUT}[kind]
+        event = EVENT_OF_KIND[kind]
         label = Label(side, kind, 1 - side if kind == "segment" else -1, seg, choice)
         world = _with_endpoint(self.initial(), side, ep)
         result = self._run_rules(world, label, event, ep, seg, call)
