@@ -1,9 +1,9 @@
 """Bounded model checking with Z3: the relation of :mod:`checks.symbolic` unrolled depth by depth.
 
-For depth d = 0, 1, ..., K the solver holds the initial state, d steps of the
-relation, and no overflow of the bounded slots on the way; each property still
-open is asked whether its violation is satisfiable at depth d.  The first depth
-that answers yes gives a shortest counterexample -- the same length as
+For depth d = 0, 1, ..., K the solver holds the initial state and d steps of
+the relation, and is asked -- among the paths whose states fit the bounded
+slots -- whether any property still open is violated at depth d (then which
+ones).  The first depth that answers yes gives a shortest counterexample -- the same length as
 breadth-first search finds.  The model is decoded into concrete worlds and
 *replayed on the explicit engine* (:class:`spec.machine.Machine`), which both
 labels the steps for printing and checks that the two engines agree: a
@@ -11,8 +11,9 @@ counterexample the explicit engine cannot replay is reported as an engine
 error, never as a verdict.
 
 A property without a violation up to K HOLDS TO DEPTH K -- a bounded result,
-never a proof.  If the slots could overflow at depth d, the search stops there:
-beyond it the encoding is not exact, and the verdicts say so.
+never a proof.  At the end one more question asks whether some path overflows
+the slots; if one does at depth d, the verdicts claim no more than depth d - 1
+and say why (a violation already found on a fitting path stays a real one).
 """
 
 from __future__ import annotations

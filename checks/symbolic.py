@@ -325,6 +325,8 @@ class Compiler:
         self.bounds = bounds
         self.symbolic_iss = symbolic_iss
         self.problems: list[Problem] = []
+        self.iss: Term = fit(0, SEQ_BITS)  # the ISS a rule selects (set by compile, or by symbolic_react)
+        self.idx: Term = fit(0, SMALL_BITS)  # the channel slot an event takes
 
     # --- one endpoint, one event ------------------------------------------------------------------
 
@@ -687,8 +689,9 @@ class Relation:
         """Fresh variables for frame ``k`` of this relation."""
         return frame(self.bounds, k, self.ev_bits)
 
-    def selects(self, k: int, ev: z3.ExprRef | None = None) -> z3.BoolRef:
-        return (ev if ev is not None else self.cur.ev) == k
+    def selects(self, k: int) -> z3.BoolRef:
+        """Branch ``k`` is the one taken from the template frame."""
+        return self.cur.ev == k
 
     def formula(self) -> z3.BoolRef:
         """T(cur, choices, nxt).

@@ -51,7 +51,9 @@ class Bounds:
 
     @staticmethod
     def for_config(config: Config, channel: int | None = None) -> Bounds:
-        """Slots for ``config``: channel capacity (or ``channel``, default 4), window, sends, incarnations."""
+        """Slots for ``config``: the channel capacity (else ``channel``, default 4); the window for held
+        segments (none if nothing can arrive ahead of RCV.NXT); one more than any user sends for
+        delivered data; the incarnations the scripts can open, plus crashes, for the history."""
         slots = config.capacity if config.capacity is not None else (channel or 4)
         opens = max(
             sum(1 for c in ep.script if c in (Call.OPEN, Call.LISTEN)) + int(ep.listening)
