@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 check: bootstrap
 	$(BIN)/tcpspec check --junit build/check-junit.xml
-	$(BIN)/tcpspec check --engine all --config handshake --depth 8 --junit build/check-engines-junit.xml
+	$(BIN)/tcpspec check --engine all --config checks/configs/handshake-capacity-2.toml --depth 8 --junit build/check-engines-junit.xml
 
 test: bootstrap
 	$(BIN)/ruff check spec checks tests

@@ -1,10 +1,10 @@
 """The ``tcpspec`` command.
 
 Exit codes: 0 every property holds (explicit: in every reachable state; bmc: on
-every path up to the depth asked for), 1 a property is violated (its trace is
-printed) or two engines disagree, 2 bad input (unknown configuration or
-property, malformed file, impossible bound), 3 a limit stopped the search
-before it was complete.
+every path up to the depth asked for; smt: proved, or else on every path up to
+the depth), 1 a property is violated (its trace is printed) or two engines
+disagree, 2 bad input (unknown configuration or property, malformed file,
+impossible bound), 3 a limit stopped the search before it was complete.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from checks.engines import DEFAULT_DEPTH, ENGINES, disagreements, run_bmc
+from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explicit import Exploration
 from checks.properties import PROPERTIES, Limits, Property, check, property_named
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="explicit",
         choices=list(ENGINES),
         help="explicit: breadth-first search of every state; bmc: bounded model checking with Z3 of the "
-        "safety properties to --depth; all: both, failing if they disagree (default: explicit)",
+        "safety properties to --depth; smt: bmc, then proofs by induction (PROVED); all: explicit and smt, "
+        "failing if they disagree (default: explicit)",
     )
     chk.add_argument(
         "--depth", type=int, metavar="K", help=f"bmc: check paths of up to K steps (default: {DEFAULT_DEPTH})"
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="bmc: segments per channel in the symbolic state when the configuration sets no capacity (default: 4)",
+    )
+    chk.add_argument(
+        "--prove-seconds",
+        type=float,
+        metavar="S",
+        help=f"smt: give induction up to S seconds per configuration (default: {DEFAULT_PROVE_SECONDS:g})",
     )
     chk.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     chk.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
@@ -137,8 +144,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.slots is not None and not 1 <= args.slots <= 64:
         raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
     if args.engine == "explicit" and (args.depth is not None or args.slots is not None or args.symbolic_iss):
-        raise UsageError("--depth, --slots and --symbolic-iss are for --engine bmc (or all)")
-    if args.engine == "bmc" and (args.max_states is not None or args.max_seconds is not None):
+        raise UsageError("--depth, --slots and --symbolic-iss are for --engine bmc, smt or all")
+    if args.prove_seconds is not None and args.engine not in ("smt", "all"):
+        raise UsageError("--prove-seconds limits induction: use it with --engine smt or all")
+    if args.prove_seconds is not None and not 0 < args.prove_seconds <= 86400:
+        raise UsageError(f"--prove-seconds must be positive (at most 86400), not {args.prove_seconds}")
+    if args.engine == "smt" and args.symbolic_iss:
+        raise UsageError("--symbolic-iss is for --engine bmc: the induction invariants name the configured ISS values")
+    if args.engine in ("bmc", "smt") and (args.max_states is not None or args.max_seconds is not None):
         raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc")
@@ -151,8 +164,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.engine in ("explicit", "all"):
             ex, results = check(config, wanted, limits, _progress_printer(show_progress))
             mine.append(Run.explicit(ex, results))
-        if args.engine in ("bmc", "all"):
+        if args.engine == "bmc":
             mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots, symbolic_iss=args.symbolic_iss))
+        if args.engine in ("smt", "all"):
+            budget = DEFAULT_PROVE_SECONDS if args.prove_seconds is None else args.prove_seconds
+            mine.append(run_smt(config, wanted or list(PROPERTIES), depth, args.slots, prove_seconds=budget))
         if len(mine) == 2:
             disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], mine[1])]
         for run in mine:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from checks.bmc import bmc, supported
-from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, VIOLATED, Property, Result
+from checks.induction import prove
+from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, PROVED, VIOLATED, Property, Result
 from checks.report import Run
 from checks.symstate import Bounds
 from spec.config import Config
 from spec.rules import Rule
 
-ENGINES = ("explicit", "bmc", "all")
+ENGINES = ("explicit", "bmc", "smt", "all")
 DEFAULT_DEPTH = 10
+DEFAULT_PROVE_SECONDS = 120.0
 
 
 def run_bmc(
@@ -37,6 +39,41 @@ def run_bmc(
     return Run(config, done.machine, done.results, "bmc", done.seconds, done.complete, search, stats)
 
 
+def run_smt(
+    config: Config,
+    wanted: Sequence[Property],
+    depth: int,
+    slots: int | None = None,
+    rules: tuple[Rule, ...] | None = None,
+    prove_seconds: float = DEFAULT_PROVE_SECONDS,
+) -> Run:
+    """Z3 both ways: bounded model checking to ``depth``, then induction for what BMC did not violate.
+
+    A property is PROVED when induction proves it, VIOLATED when BMC finds a counterexample, and
+    otherwise keeps BMC's bounded verdict, with the reason induction gave none.
+    """
+    bounded = run_bmc(config, wanted, depth, slots, rules)
+    open_props = [r.prop for r in bounded.results if r.verdict != VIOLATED]
+    bounds = Bounds.for_config(config, slots)
+    proof = prove(config, open_props, bounds=bounds, rules=rules, seconds=prove_seconds) if open_props else None
+    proved = {r.prop: r for r in proof.results} if proof else {}
+    results = []
+    for r in bounded.results:
+        p = proved.get(r.prop)
+        if p is not None and p.verdict == PROVED:
+            results.append(p)
+        elif p is not None:
+            first = p.detail.splitlines()[0] if p.detail else "no proof"
+            results.append(Result(r.prop, r.verdict, f"{r.detail}; induction: {first}", r.counterexample))
+        else:
+            results.append(r)
+    seconds = bounded.seconds + (proof.seconds if proof else 0.0)
+    search = bounded.search
+    if proof is not None:
+        search += f"; induction: {len(proof.kept)} inductive facts after {proof.queries} queries, {proof.seconds:.2f} s"
+    return Run(config, bounded.machine, results, "smt", seconds, bounded.complete, search, bounded.stats)
+
+
 def _length(result: Result) -> int:
     assert result.counterexample is not None
     return len(result.counterexample.path)
@@ -44,7 +81,7 @@ def _length(result: Result) -> int:
 
 def _bound(result: Result) -> int | None:
     """The depth up to which a non-violated verdict covers every path (None: all of them)."""
-    if result.verdict == EXHAUSTED:
+    if result.verdict in (EXHAUSTED, PROVED):
         return None
     if result.verdict.startswith(HOLDS_TO_DEPTH):
         return int(result.detail.split()[0])

@@ -28,6 +28,7 @@ from spec.tcb import DataId, Endpoint
 
 # --- Verdicts and results -------------------------------------------------------------------------
 
+PROVED = "PROVED"
 EXHAUSTED = "EXHAUSTED"
 VIOLATED = "VIOLATED"
 HOLDS_TO_DEPTH = "HOLDS TO DEPTH"

@@ -52,6 +52,11 @@ class EndpointConfig:
         return self.iss[min(incarnation, len(self.iss)) - 1]
 
     @property
+    def opens(self) -> int:
+        """TCBs the user's script can create: one per OPEN or LISTEN, one more if already listening."""
+        return sum(1 for c in self.script if c in (Call.OPEN, Call.LISTEN)) + int(self.listening)
+
+    @property
     def sends(self) -> int:
         """Units of data the script SENDs."""
         return sum(1 for c in self.script if c in (Call.SEND, Call.SEND_URGENT))

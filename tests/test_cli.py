@@ -148,10 +148,11 @@ def test_bmc_engine_reports_bounded_verdicts(capsys: pytest.CaptureFixture[str])
 
 
 def test_engine_all_runs_both_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run("check", "--engine", "all", "--config", "handshake", "--depth", "4", "--json", capsys=capsys)
+    bounded = str(Path(__file__).parent.parent / "checks" / "configs" / "handshake-capacity-2.toml")
+    code, out, _ = run("check", "--engine", "all", "--config", bounded, "--depth", "4", "--json", capsys=capsys)
     assert code == 0
     doc = json.loads(out)
-    assert [r["engine"] for r in doc["runs"]] == ["explicit", "bmc"]
+    assert [r["engine"] for r in doc["runs"]] == ["explicit", "smt"]
     assert doc["disagreements"] == []
     assert doc["runs"][1]["states"] is None and doc["runs"][1]["depth"] == 4
 

@@ -1,0 +1,300 @@
+"""Unbounded proofs by induction: the safety properties, strengthened by the invariants of :mod:`checks.invariants`.
+
+A set of formulas ``Inv`` over one state proves the properties it contains when
+
+* every initial state satisfies ``Inv`` (the base case), and
+* every step of the relation from a state satisfying ``Inv`` reaches one that satisfies ``Inv``
+  (the inductive step: ``Inv ∧ T ⇒ Inv'``),
+
+for then every reachable state satisfies ``Inv`` -- at every depth, not just those a search
+visited.  A property alone is rarely inductive: a state that satisfies it can still lead to one
+that does not (a *counterexample to induction*, CTI, which is usually unreachable).  The
+strengthening invariants rule such states out.
+
+The search is Houdini's: start with every instance of every invariant and of every property, drop
+those false in some initial state, then ask Z3 for a step from a state satisfying all that remain
+to one that falsifies some; drop what it falsifies and ask again.  What is left when Z3 answers
+"unsat" is the largest inductive subset of the candidates; a property is PROVED when all its
+instances survive (for a property of transitions: when no step from a state of ``Inv`` violates
+it), and otherwise UNKNOWN, with the CTI that removed it.
+
+The bounded slots of :mod:`checks.symstate` are part of the claim: the instance "the slots hold the
+state" must survive too, or nothing is proved (a state the slots cannot hold is not the model's).
+States where the rules are ambiguous or incomplete have no successors (as in the explicit engine);
+determinism is one of the properties, so a proof covers them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import z3
+
+from checks.invariants import STRENGTHENING, Instance, Invariant, instances, property_instances
+from checks.properties import PROVED, UNKNOWN, Property, Result
+from checks.symbolic import Frame, Relation
+from checks.symprops import SYMBOLIC, rules_problem
+from checks.symstate import Bounds, model_value
+from spec.config import Config
+from spec.machine import SIDE_NAMES, AmbiguousRules, IncompleteRules, Machine, World
+from spec.rules import Rule
+
+SLOTS_HOLD = "representable"
+
+
+@dataclass
+class Cti:
+    """A counterexample to induction: a state satisfying the surviving candidates, a step, and what it broke."""
+
+    before: World | None  # None: a field is outside its domain, no World has it (see ``event``)
+    after: World | None
+    event: str
+    broken: list[str]
+
+    def text(self) -> str:
+        lines = ["counterexample to induction (a state that satisfies every candidate still standing):"]
+        if self.before is None or self.after is None:
+            lines.append(f"  {self.event}")
+        else:
+            lines += ["  " + line for line in world_text(self.before)]
+            lines.append(f"  --[{self.event}]-->")
+            lines += ["  " + line for line in world_text(self.after)]
+        lines.append("  breaks: " + ", ".join(self.broken))
+        return "\n".join(lines)
+
+
+@dataclass
+class InductionRun:
+    """What the induction engine did for one configuration."""
+
+    config: Config
+    machine: Machine
+    bounds: Bounds
+    results: list[Result]
+    seconds: float
+    compile_seconds: float
+    queries: int
+    kept: list[str]  # the instances of the final inductive set
+    dropped: dict[str, str] = field(default_factory=dict)  # instance -> why ("initially false" or a CTI's text)
+    first_cti: Cti | None = None
+
+    @property
+    def complete(self) -> bool:
+        return all(r.verdict == PROVED for r in self.results)
+
+
+def prove(
+    config: Config,
+    wanted: Sequence[Property],
+    *,
+    invariants: Sequence[Invariant] = STRENGTHENING,
+    bounds: Bounds | None = None,
+    relation: Relation | None = None,
+    rules: tuple[Rule, ...] | None = None,
+    seconds: float | None = None,
+) -> InductionRun:
+    """Try to prove each wanted safety property of ``config`` by induction strengthened with ``invariants``.
+
+    With ``seconds``, the search gives up when that time is spent: what is not proved by then is UNKNOWN.
+    """
+    start = time.perf_counter()
+    deadline = None if seconds is None else start + seconds
+    rel = relation or Relation(config, bounds, rules=rules)
+    compiled = time.perf_counter() - start
+    props = [p for p in wanted if p in SYMBOLIC]
+    state_props = [p for p in props if SYMBOLIC[p][1] == "state"]
+    cands: list[Instance] = instances(invariants, rel) + property_instances(state_props, rel)
+    f0, f1 = rel.frame(0), rel.frame(1)
+    dropped: dict[str, str] = {}
+    queries = 0
+
+    # Base case: drop what some initial state falsifies.
+    init = z3.SolverFor("QF_BV")
+    init.add(rel.initial(f0))
+    for c in cands:
+        queries += 1
+        if init.check(z3.Not(rel.on_frame(c.formula, f0))) == z3.sat:
+            dropped[c.name] = "false in the initial state"
+    alive = [c for c in cands if c.name not in dropped]
+
+    # Inductive step, Houdini: drop what a step from the survivors falsifies, until nothing is.
+    solver = z3.SolverFor("QF_BV")
+    solver.add(rel.step(f0, f1))
+    solver.add(z3.Not(rel.on_frame(rules_problem(rel), f0)))
+    guards = {c.name: z3.Bool(f"holds:{c.name}") for c in cands}
+    for c in cands:
+        solver.add(z3.Implies(guards[c.name], rel.on_frame(c.formula, f0)))
+    after = {c.name: rel.on_frame(c.formula, f1) for c in cands}
+    first_cti: Cti | None = None
+    gave_up = False
+    while alive:
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                gave_up = True
+                break
+            solver.set("timeout", max(1, int(left * 1000)))
+        queries += 1
+        goal = z3.Bool(f"goal:{queries}")
+        solver.add(z3.Implies(goal, z3.Or(*[z3.Not(after[c.name]) for c in alive])))
+        answer = solver.check(goal, *[guards[c.name] for c in alive])
+        if answer == z3.unknown:
+            if deadline is not None and time.perf_counter() >= deadline:
+                gave_up = True
+                break
+            raise RuntimeError(f"z3 answered unknown: {solver.reason_unknown()}")
+        if answer == z3.unsat:
+            break
+        model = solver.model()
+        broken = [c.name for c in alive if z3.is_false(model.eval(after[c.name], model_completion=True))]
+        cti = _cti(rel, model, f0, f1, broken)
+        first_cti = first_cti or cti
+        for name in broken:
+            dropped[name] = cti.text()
+        alive = [c for c in alive if c.name not in dropped]
+
+    if gave_up:
+        why = f"induction gave up after {seconds:g} s, before the candidates were inductive"
+        results = [Result(p, UNKNOWN, why) for p in props]
+    else:
+        solver.set("timeout", 4294967295)
+        results = _verdicts(rel, props, alive, dropped, f0, f1, solver, guards)
+    return InductionRun(
+        config,
+        rel.machine,
+        rel.bounds,
+        results,
+        time.perf_counter() - start,
+        compiled,
+        queries,
+        [c.name for c in alive],
+        dropped,
+        first_cti,
+    )
+
+
+def counterexample_to_induction(
+    config: Config,
+    wanted: Sequence[Property],
+    invariants: Sequence[Invariant],
+    *,
+    relation: Relation | None = None,
+    only: set[str] | None = None,
+) -> Cti | None:
+    """Whether ``invariants`` and the wanted state properties, all of them, are inductive as they stand.
+
+    None if they are (and hold initially); else a CTI: a step from a state satisfying all of them to
+    one that breaks some (or, for a formula false initially, the initial state and no step).  With
+    ``only``, just the instances of those names (for example what :func:`prove` kept) take part.
+    """
+    rel = relation or Relation(config)
+    props = [p for p in wanted if p in SYMBOLIC and SYMBOLIC[p][1] == "state"]
+    cands = instances(invariants, rel) + property_instances(props, rel)
+    if only is not None:
+        cands = [c for c in cands if c.name in only]
+    f0, f1 = rel.frame(0), rel.frame(1)
+    init = z3.SolverFor("QF_BV")
+    init.add(rel.initial(f0))
+    false_at_start = [c.name for c in cands if init.check(z3.Not(rel.on_frame(c.formula, f0))) == z3.sat]
+    if false_at_start:
+        start = rel.machine.initial()
+        return Cti(start, start, "(none: false in the initial state)", false_at_start)
+    solver = z3.SolverFor("QF_BV")
+    solver.add(rel.step(f0, f1), z3.Not(rel.on_frame(rules_problem(rel), f0)))
+    solver.add(*[rel.on_frame(c.formula, f0) for c in cands])
+    after = {c.name: rel.on_frame(c.formula, f1) for c in cands}
+    if solver.check(z3.Or(*[z3.Not(a) for a in after.values()])) != z3.sat:
+        return None
+    model = solver.model()
+    broken = [n for n, a in after.items() if z3.is_false(model.eval(a, model_completion=True))]
+    return _cti(rel, model, f0, f1, broken)
+
+
+def _verdicts(
+    rel: Relation,
+    props: list[Property],
+    alive: list[Instance],
+    dropped: dict[str, str],
+    f0: Frame,
+    f1: Frame,
+    solver: z3.Solver,
+    guards: dict[str, z3.BoolRef],
+) -> list[Result]:
+    names = {c.name for c in alive}
+    results = []
+    if SLOTS_HOLD not in names:
+        why = dropped.get(SLOTS_HOLD, "")
+        for p in props:
+            results.append(
+                Result(
+                    p, UNKNOWN, "the slots may not hold every reachable state (or a field leaves its domain)\n" + why
+                )
+            )
+        return results
+    kept = len(alive)
+    for p in props:
+        mine = [c for c in alive if c.prop == p.name] if SYMBOLIC[p][1] == "state" else []
+        if SYMBOLIC[p][1] == "state":
+            lost = [n for n in dropped if n.startswith(f"{p.name}")]
+            if lost:
+                results.append(Result(p, UNKNOWN, f"no proof: not inductive with the invariants\n{dropped[lost[0]]}"))
+            else:
+                results.append(
+                    Result(p, PROVED, f"by induction: {kept} inductive facts, {len(mine)} of them the property")
+                )
+            continue
+        # A property of transitions: no step from a state of the invariant violates it.
+        bad = z3.Bool(f"violates:{p.name}")
+        solver.add(z3.Implies(bad, rel.on_frame(SYMBOLIC[p][0](rel), f0, f1)))
+        answer = solver.check(bad, *[guards[c.name] for c in alive])
+        if answer == z3.unsat:
+            results.append(Result(p, PROVED, f"by induction: no step from the {kept} inductive facts violates it"))
+        else:
+            model = solver.model()
+            cti = _cti(rel, model, f0, f1, [p.name])
+            results.append(
+                Result(p, UNKNOWN, "no proof: a step from a state of the invariant violates it\n" + cti.text())
+            )
+    return results
+
+
+def _cti(rel: Relation, model: z3.ModelRef, f0: Frame, f1: Frame, broken: list[str]) -> Cti:
+    value = model_value(model)
+    reorder = rel.config.reorder
+    try:
+        before = f0.world.to_world(value, reorder)
+        after = f1.world.to_world(value, reorder)
+    except (ValueError, IndexError) as err:  # a field out of its domain: no World to print
+        return Cti(None, None, f"a state with a field outside its domain ({err}), no World can show it", broken)
+    branch = rel.branches[model.eval(f0.ev, model_completion=True).as_long()]
+    event = f"{branch.kind} by {'AB-'[branch.actor]}"
+    try:
+        taken = [t for t in rel.machine.successors(before) if t.target == after]
+    except (AmbiguousRules, IncompleteRules):
+        taken = []
+    if taken:
+        label, changes = taken[0].label, taken[0].changes
+        event = f"{label.kind} by {SIDE_NAMES[label.actor]}"
+        if label.seg is not None:
+            event += f" {label.seg}"
+        if changes:
+            event += " (" + ", ".join(c.rule for c in changes) + ")"
+    return Cti(before, after, event, broken)
+
+
+def world_text(w: World) -> list[str]:
+    """A world, compactly: one line per endpoint, one per channel."""
+    lines = []
+    for name, ep in (("A", w.a), ("B", w.b)):
+        lines.append(
+            f"{name}: {ep.state.name} pc={ep.pc} inc={ep.inc} iss={ep.iss} irs={ep.irs} una={ep.snd_una} "
+            f"nxt={ep.snd_nxt} rcv={ep.rcv_nxt} queued={ep.queued} sent={ep.sent} close_q={ep.close_queued} "
+            f"retries={ep.retries} timer={ep.timer} peer_inc={ep.peer_inc} held={list(ep.held)} "
+            f"delivered={list(ep.delivered)} history={list(ep.history)}"
+        )
+    lines.append(f"A>B: {list(w.ab)}")
+    lines.append(f"B>A: {list(w.ba)}")
+    lines.append(f"losses={w.losses} dups={w.dups} crashes={w.crashes}")
+    return lines

@@ -1,0 +1,163 @@
+"""Proofs by induction: what is PROVED is proved, each strengthening invariant is needed, nothing unsound passes.
+
+The configuration is the handshake on a network that holds two segments each way
+(``checks/configs/handshake-capacity-2.toml``): with finite channels the invariants of
+:mod:`checks.invariants` make five of the six safety properties inductive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import z3
+
+from checks.bmc import supported
+from checks.cli import main
+from checks.engines import disagreements, run_smt
+from checks.induction import InductionRun, counterexample_to_induction, prove
+from checks.invariants import STRENGTHENING, Invariant
+from checks.properties import PROPERTIES, PROVED, UNKNOWN, VIOLATED, Counterexample, check, property_named
+from checks.report import Run
+from checks.symbolic import Relation
+from checks.symstate import SymWorld
+from spec.actions import synchronize_with
+from spec.config import Config, load_config
+from spec.machine import Label
+from spec.rules import Ctx
+from spec.seqnum import seq_add
+from spec.states import CLOSED, LISTEN
+from tests.test_bmc import replaced
+
+CONFIG_FILE = Path(__file__).parent.parent / "checks" / "configs" / "handshake-capacity-2.toml"
+SAFETY = supported(PROPERTIES)
+EXPECTED_PROOFS = ("handshake-sync", "stream-integrity", "graceful-close", "rfc-conformance", "rules-deterministic")
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(CONFIG_FILE)
+
+
+@pytest.fixture(scope="module")
+def relation(config: Config) -> Relation:
+    return Relation(config)
+
+
+@pytest.fixture(scope="module")
+def proof(config: Config, relation: Relation) -> InductionRun:
+    return prove(config, SAFETY, relation=relation)
+
+
+def test_the_properties_are_proved(proof: InductionRun) -> None:
+    verdicts = {r.prop.name: r.verdict for r in proof.results}
+    assert {name for name, v in verdicts.items() if v == PROVED} == set(EXPECTED_PROOFS)
+    # What is not proved says so, with the counterexample to induction that stands in the way.
+    for r in proof.results:
+        if r.verdict != PROVED:
+            assert r.verdict == UNKNOWN and "counterexample to induction" in r.detail
+    assert "representable" in proof.kept
+
+
+def test_what_induction_kept_is_inductive(config: Config, relation: Relation, proof: InductionRun) -> None:
+    kept = set(proof.kept)
+    assert counterexample_to_induction(config, SAFETY, STRENGTHENING, relation=relation, only=kept) is None
+
+
+#: Families the handshake's proof does not use: they are needed on `chaos` (loss, duplication,
+#: reordering; CTIs found while writing them), where each check takes minutes -- too slow for this
+#: suite, so their necessity is NOT yet shown by a test.
+NOT_YET_SHOWN_NEEDED = ("blank-tcb", "opening-tcb", "held-segments")
+SHOWN = [f for f in STRENGTHENING if f.name not in NOT_YET_SHOWN_NEEDED]
+
+
+def test_the_unshown_families_exist() -> None:
+    assert set(NOT_YET_SHOWN_NEEDED) <= {f.name for f in STRENGTHENING}
+
+
+@pytest.mark.parametrize("family", SHOWN, ids=lambda f: f.name)
+def test_each_invariant_is_needed(config: Config, relation: Relation, proof: InductionRun, family: Invariant) -> None:
+    """Without any one family, induction fails; the CTI is printed (run pytest -s to read it)."""
+    assert family.reason and len(family.reason.splitlines()) == 1
+    rest = [f for f in STRENGTHENING if f is not family]
+    cti = counterexample_to_induction(config, SAFETY, rest, relation=relation, only=set(proof.kept))
+    assert cti is not None, f"{family.name} is not needed for the proof"
+    print(f"\nwithout {family.name}:\n{cti.text()}")
+    assert cti.broken and "counterexample to induction" in cti.text()
+
+
+def test_a_false_invariant_is_dropped_never_trusted(config: Config) -> None:
+    def b_stays_closed(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+        return [("", (w.b.state == int(CLOSED)).e)]  # true at first, false after LISTEN
+
+    def b_starts_listening(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+        return [("", (w.b.state == int(LISTEN)).e)]  # false at first
+
+    bogus = (Invariant("b-closed", "wrong", b_stays_closed), Invariant("b-listening", "wrong", b_starts_listening))
+    run = prove(config, SAFETY, invariants=(*STRENGTHENING, *bogus))
+    assert "counterexample to induction" in run.dropped["b-closed"]
+    assert run.dropped["b-listening"] == "false in the initial state"
+    assert not {"b-closed", "b-listening"} & set(run.kept)
+    assert {r.prop.name for r in run.results if r.verdict == PROVED} == set(EXPECTED_PROOFS)
+
+
+def test_a_broken_rule_is_never_proved(config: Config) -> None:
+    def off_by_one(x: Ctx) -> None:
+        s = x.seg
+        x.require(s.SYN, s.ACK)
+        synchronize_with(x)
+        x.tcb.irs = seq_add(s.seq, 1)  # broken: IRS must be SEG.SEQ
+        x.send_ack()
+
+    rules = replaced("syn-sent-syn-ack", body=off_by_one)
+    sync = property_named("handshake-sync")
+    run = prove(config, [sync], rules=rules, seconds=15)
+    assert run.results[0].verdict == UNKNOWN
+    smt = run_smt(config, [sync], 6, rules=rules, prove_seconds=5)
+    assert smt.results[0].verdict == VIOLATED
+    ex, results = check(config, [sync], rules=rules)
+    assert disagreements(Run.explicit(ex, results), smt) == []
+
+
+def test_proved_contradicts_a_violation(config: Config) -> None:
+    """The engine cross-check treats PROVED as a claim about every depth."""
+    ex, results = check(config, [property_named("handshake-sync")])
+    proved = run_smt(config, [property_named("handshake-sync")], 2)
+    assert proved.results[0].verdict == PROVED
+    violated = dataclasses.replace(results[0], verdict=VIOLATED)
+    violated.counterexample = _fake_counterexample()
+    explicit = Run.explicit(ex, [violated])
+    assert disagreements(explicit, proved) and disagreements(proved, explicit)
+
+
+def _fake_counterexample() -> Counterexample:
+    return Counterexample([(1, Label(0, "call"))], [])
+
+
+def test_the_cli_says_proved(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--engine", "smt", "--config", str(CONFIG_FILE), "--depth", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("PROVED by induction") == len(EXPECTED_PROOFS)
+    assert "no-old-duplicates    action       HOLDS TO DEPTH 3; induction: no proof" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--engine", "explicit", "--prove-seconds", "5"],
+        ["--engine", "bmc", "--prove-seconds", "5"],
+        ["--engine", "smt", "--prove-seconds", "0"],
+        ["--engine", "smt", "--symbolic-iss"],
+        ["--engine", "smt", "--max-states", "10"],
+    ],
+)
+def test_the_cli_refuses_options_that_do_not_apply(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--config", "handshake", *args]) == 2
+    assert "tcpspec: error:" in capsys.readouterr().err
+
+
+def test_induction_gives_up_on_time(config: Config) -> None:
+    run = prove(config, SAFETY, seconds=1e-9)
+    assert all(r.verdict == UNKNOWN and "gave up" in r.detail for r in run.results)
