@@ -296,9 +296,7 @@ class Machine:
         self.rules = tuple(r for r in (all_rules() if rules is None else rules) if r.applies(config))
         self._scripts = (config.a.script, config.b.script)
         #: per side, the data units its user sent as urgent
-        self.urgent = tuple(
-            frozenset(u for u in range(1, ep.sends + 1) if ep.urgent(u)) for ep in (config.a, config.b)
-        )
+        self.urgent = tuple(frozenset(u for u in range(1, ep.sends + 1) if ep.urgent(u)) for ep in (config.a, config.b))
         index: dict[tuple[Any, ...], list[Rule]] = {}
         for r in self.rules:
             for state in r.states:

@@ -57,15 +57,17 @@ def test_overlapping_rules() -> None:
     assert assert_same_shortest(preset("handshake"), "rules-deterministic", rules, 6) == 2
 
 
-def test_wrong_irs_breaks_handshake_synchronisation() -> None:
-    def off_by_one(x: Ctx) -> None:
-        s = x.seg
-        x.require(s.SYN, s.ACK)
-        synchronize_with(x)
-        x.tcb.irs = seq_add(s.seq, 1)  # broken: IRS must be SEG.SEQ
-        x.send_ack()
+def irs_off_by_one(x: Ctx) -> None:
+    """A broken SYN-SENT rule for SYN,ACK: IRS must be SEG.SEQ, this sets SEG.SEQ + 1."""
+    s = x.seg
+    x.require(s.SYN, s.ACK)
+    synchronize_with(x)
+    x.tcb.irs = seq_add(s.seq, 1)
+    x.send_ack()
 
-    rules = replaced("syn-sent-syn-ack", body=off_by_one)
+
+def test_wrong_irs_breaks_handshake_synchronisation() -> None:
+    rules = replaced("syn-sent-syn-ack", body=irs_off_by_one)
     assert assert_same_shortest(preset("handshake"), "handshake-sync", rules, 8) == 5
 
 

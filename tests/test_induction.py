@@ -22,13 +22,10 @@ from checks.properties import PROPERTIES, PROVED, UNKNOWN, VIOLATED, Counterexam
 from checks.report import Run
 from checks.symbolic import Relation
 from checks.symstate import SymWorld
-from spec.actions import synchronize_with
 from spec.config import Config, load_config
 from spec.machine import Label
-from spec.rules import Ctx
-from spec.seqnum import seq_add
 from spec.states import CLOSED, LISTEN
-from tests.test_bmc import replaced
+from tests.test_bmc import irs_off_by_one, replaced
 
 CONFIG_FILE = Path(__file__).parent.parent / "checks" / "configs" / "handshake-capacity-2.toml"
 SAFETY = supported(PROPERTIES)
@@ -103,14 +100,7 @@ def test_a_false_invariant_is_dropped_never_trusted(config: Config) -> None:
 
 
 def test_a_broken_rule_is_never_proved(config: Config) -> None:
-    def off_by_one(x: Ctx) -> None:
-        s = x.seg
-        x.require(s.SYN, s.ACK)
-        synchronize_with(x)
-        x.tcb.irs = seq_add(s.seq, 1)  # broken: IRS must be SEG.SEQ
-        x.send_ack()
-
-    rules = replaced("syn-sent-syn-ack", body=off_by_one)
+    rules = replaced("syn-sent-syn-ack", body=irs_off_by_one)
     sync = property_named("handshake-sync")
     run = prove(config, [sync], rules=rules, seconds=15)
     assert run.results[0].verdict == UNKNOWN
