@@ -78,7 +78,6 @@ class InductionRun:
     queries: int
     kept: list[str]  # the instances of the final inductive set
     dropped: dict[str, str] = field(default_factory=dict)  # instance -> why ("initially false" or a CTI's text)
-    first_cti: Cti | None = None
 
     @property
     def complete(self) -> bool:
@@ -127,7 +126,6 @@ def prove(
     for c in cands:
         solver.add(z3.Implies(guards[c.name], rel.on_frame(c.formula, f0)))
     after = {c.name: rel.on_frame(c.formula, f1) for c in cands}
-    first_cti: Cti | None = None
     gave_up = False
     while alive:
         if deadline is not None:
@@ -150,7 +148,6 @@ def prove(
         model = solver.model()
         broken = [c.name for c in alive if z3.is_false(model.eval(after[c.name], model_completion=True))]
         cti = _cti(rel, model, f0, f1, broken)
-        first_cti = first_cti or cti
         for name in broken:
             dropped[name] = cti.text()
         alive = [c for c in alive if c.name not in dropped]
@@ -171,7 +168,6 @@ def prove(
         queries,
         [c.name for c in alive],
         dropped,
-        first_cti,
     )
 
 
@@ -235,15 +231,11 @@ def _verdicts(
         return results
     kept = len(alive)
     for p in props:
-        mine = [c for c in alive if c.prop == p.name] if SYMBOLIC[p][1] == "state" else []
         if SYMBOLIC[p][1] == "state":
-            lost = [n for n in dropped if n.startswith(f"{p.name}")]
-            if lost:
-                results.append(Result(p, UNKNOWN, f"no proof: not inductive with the invariants\n{dropped[lost[0]]}"))
+            if p.name in dropped:
+                results.append(Result(p, UNKNOWN, f"no proof: not inductive with the invariants\n{dropped[p.name]}"))
             else:
-                results.append(
-                    Result(p, PROVED, f"by induction: {kept} inductive facts, {len(mine)} of them the property")
-                )
+                results.append(Result(p, PROVED, f"by induction: {kept} inductive facts hold in every reachable state"))
             continue
         # A property of transitions: no step from a state of the invariant violates it.
         bad = z3.Bool(f"violates:{p.name}")

@@ -44,7 +44,6 @@ class Instance:
 
     name: str
     formula: z3.BoolRef
-    prop: str | None = None  # the property it states, if it is one
 
 
 Build = Callable[[SymWorld, Relation], list[tuple[str, z3.BoolRef]]]
@@ -252,9 +251,7 @@ def iss_configured(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
 def snd_nxt_counts(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     out = []
     for name, ep, *_ in _sides(w, rel.config):
-        total = (
-            ep.iss.e + 1 + _seq(ep.sent) + z3.If(_fin_sent(ep), z3.BitVecVal(1, SEQ_BITS), z3.BitVecVal(0, SEQ_BITS))
-        )
+        total = ep.iss.e + 1 + _seq(ep.sent) + _count(_fin_sent(ep))
         out.append((name, z3.Implies(_has_iss(ep), ep.snd_nxt.e == total)))
     return out
 
@@ -480,4 +477,4 @@ def instances(invariants: Sequence[Invariant], rel: Relation) -> list[Instance]:
 
 def property_instances(props: Sequence[Property], rel: Relation) -> list[Instance]:
     """The state properties themselves, as candidates."""
-    return [Instance(p.name, z3.Not(SYMBOLIC[p][0](rel)), p.name) for p in props]
+    return [Instance(p.name, z3.Not(SYMBOLIC[p][0](rel))) for p in props]
