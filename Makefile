@@ -11,6 +11,8 @@ STAMP  := $(VENV)/.installed
 check: bootstrap
 	$(BIN)/tcpspec check --junit build/check-junit.xml
 	$(BIN)/tcpspec check --engine all --config checks/configs/handshake-capacity-2.toml --depth 8 --junit build/check-engines-junit.xml
+	$(BIN)/tcpspec check --engine smt --symbolic-iss --config checks/configs/handshake-capacity-1.toml --depth 6 \
+	  -p handshake-sync -p stream-integrity --junit build/check-any-iss-junit.xml
 
 test: bootstrap
 	$(BIN)/ruff check spec checks tests

@@ -1,4 +1,4 @@
-"""``make bench``: the explicit engine's states per second and peak memory, and Z3's BMC times.
+"""``make bench``: the explicit engine's states per second and peak memory, Z3's BMC and induction times.
 
 Each measurement runs in a fresh Python process, so that its peak resident memory is its own.
 The results go to the terminal and to ``BENCH.md`` (committed, so that changes in speed are
@@ -75,6 +75,45 @@ def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, flo
     }
 
 
+#: Configurations (preset names or TOML files) proved by induction, with or without symbolic ISS values.
+INDUCTION_RUNS = (
+    ("checks/configs/handshake-capacity-2.toml", False),
+    ("checks/configs/handshake-capacity-1.toml", True),
+)
+
+
+#: The time each induction run may take (what is not proved by then is UNKNOWN, "gave up").
+INDUCTION_SECONDS = 300.0
+
+
+def measure_induction(name: str, symbolic_iss: bool, prop: str | None = None) -> dict[str, float | int | str]:
+    """Induction for every safety property (or just ``prop``) of one configuration (in a child process)."""
+    from checks.bmc import supported
+    from checks.cli import resolve_config
+    from checks.induction import prove
+    from checks.properties import PROPERTIES, property_named
+    from checks.symbolic import Relation
+
+    config = resolve_config(name)
+    wanted = [property_named(prop)] if prop else supported(PROPERTIES)
+    start = time.perf_counter()
+    relation = Relation(config, symbolic_iss=symbolic_iss)
+    compiled = time.perf_counter() - start
+    run = prove(config, wanted, relation=relation, seconds=INDUCTION_SECONDS)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    proved = [r.prop.name for r in run.results if r.verdict == "PROVED"]
+    return {
+        "config": config.name + (" (any ISS)" if symbolic_iss else ""),
+        "proved": f"{len(proved)}/{len(run.results)}",
+        "facts": len(run.kept),
+        "queries": run.queries,
+        "compile": round(compiled, 2),
+        "seconds": round(compiled + run.seconds, 2),
+        "peak_mb": round(peak / 2**20, 1),
+        "verdict": run.results[0].verdict if prop else "",
+    }
+
+
 def markdown(columns: list[tuple[str, str, str]], rows: list[dict[str, float | int | str]]) -> str:
     """A Markdown table: ``columns`` are (title, row key, format spec); numbers align right."""
     head = "| " + " | ".join(title for title, _, _ in columns) + " |\n"
@@ -99,6 +138,26 @@ def bmc_table(rows: list[dict[str, float | int | str]]) -> str:
     return markdown(columns, rows)
 
 
+def induction_table(rows: list[dict[str, float | int | str]]) -> str:
+    columns = [
+        ("configuration", "config", "s"),
+        ("PROVED", "proved", "s"),
+        ("inductive facts", "facts", ""),
+        ("queries", "queries", ""),
+        ("compile s", "compile", ""),
+        ("total s", "seconds", ""),
+        ("peak MB", "peak_mb", ""),
+    ]
+    return markdown(columns, rows)
+
+
+def _child(*args: str) -> dict[str, float | int | str]:
+    """Run ``python -m checks.bench ARGS`` in a fresh process and read the JSON it prints."""
+    proc = subprocess.run([sys.executable, "-m", "checks.bench", *args], capture_output=True, text=True, check=True)
+    result: dict[str, float | int | str] = json.loads(proc.stdout)
+    return result
+
+
 def table(rows: list[dict[str, float | int | str]]) -> str:
     columns = [
         ("preset", "preset", "s"),
@@ -117,12 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="BENCH.md", help="where to write the Markdown table")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--bmc", nargs="+", help=argparse.SUPPRESS)  # child-process mode: NAME DEPTH [PROPERTY]
+    parser.add_argument("--induction", nargs="+", help=argparse.SUPPRESS)  # child: NAME any-iss|configured [PROP]
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(measure(args.one)))
         return 0
     if args.bmc:
         print(json.dumps(measure_bmc(args.bmc[0], int(args.bmc[1]), *args.bmc[2:])))
+        return 0
+    if args.induction:
+        name, iss, *prop = args.induction
+        print(json.dumps(measure_induction(name, iss == "any-iss", *prop)))
         return 0
     rows = []
     for config in presets():
@@ -164,6 +228,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bmc {name:<20} {prop:<20} {row['seconds']:>8} s", flush=True)
         alone.append(f"- {name} (depth {depth}): " + "; ".join(times) + "\n")
     per_property = "".join(alone)
+    induction_rows, induction_alone = [], []
+    for name, symbolic in INDUCTION_RUNS:
+        iss = "any-iss" if symbolic else "configured"
+        row = _child("--induction", name, iss)
+        induction_rows.append(row)
+        print(f"induction {row['config']:<30} {row['proved']} PROVED {row['seconds']:>8} s", flush=True)
+        times = []
+        for prop in ALONE_PROPERTIES:
+            one = _child("--induction", name, iss, prop)
+            times.append(f"{prop} {one['verdict']} in {one['seconds']} s")
+            print(f"induction {row['config']:<30} {prop:<20} {one['verdict']:<8} {one['seconds']:>8} s", flush=True)
+        induction_alone.append(f"- {row['config']}: " + "; ".join(times) + "\n")
     text = (
         "# Benchmarks\n\n"
         "Written by `make bench`: the explicit engine exploring each preset (no property checks), "
@@ -176,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         + bmc_table(bmc_rows)
         + "\nEach property checked alone (seconds in all, compiling included):\n\n"
         + per_property
+        + "\n## Proofs by induction with Z3\n\n"
+        "`prove` (Houdini over the strengthening invariants of `checks/invariants.py`) of the six safety "
+        "properties together, one fresh process per configuration, each run given up to "
+        f"{INDUCTION_SECONDS:g} s.\n\n"
+        + induction_table(induction_rows)
+        + "\nEach property proved alone (its own candidates and the invariants; seconds in all):\n\n"
+        + "".join(induction_alone)
     )
     write_atomically(args.out, text)
     return 0

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--symbolic-iss",
         action="store_true",
-        help="bmc: every ISS is any 32-bit value instead of the configuration's choices",
+        help="bmc, smt: each incarnation's ISS is any 32-bit value instead of the configuration's choices",
     )
     chk.add_argument(
         "--slots",
@@ -149,12 +149,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--prove-seconds limits induction: use it with --engine smt or all")
     if args.prove_seconds is not None and not 0 < args.prove_seconds <= 86400:
         raise UsageError(f"--prove-seconds must be positive (at most 86400), not {args.prove_seconds}")
-    if args.engine == "smt" and args.symbolic_iss:
-        raise UsageError("--symbolic-iss is for --engine bmc: the induction invariants name the configured ISS values")
     if args.engine in ("bmc", "smt") and (args.max_states is not None or args.max_seconds is not None):
         raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
     if args.engine == "all" and args.symbolic_iss:
-        raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc")
+        raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
     limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     runs: list[Run] = []
@@ -168,7 +166,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots, symbolic_iss=args.symbolic_iss))
         if args.engine in ("smt", "all"):
             budget = DEFAULT_PROVE_SECONDS if args.prove_seconds is None else args.prove_seconds
-            mine.append(run_smt(config, wanted or list(PROPERTIES), depth, args.slots, prove_seconds=budget))
+            mine.append(
+                run_smt(
+                    config,
+                    wanted or list(PROPERTIES),
+                    depth,
+                    args.slots,
+                    prove_seconds=budget,
+                    symbolic_iss=args.symbolic_iss,
+                )
+            )
         if len(mine) == 2:
             disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], mine[1])]
         for run in mine:

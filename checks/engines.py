@@ -8,6 +8,7 @@ from checks.bmc import bmc, supported
 from checks.induction import prove
 from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, PROVED, VIOLATED, Property, Result
 from checks.report import Run
+from checks.symbolic import Relation
 from checks.symstate import Bounds
 from spec.config import Config
 from spec.rules import Rule
@@ -24,10 +25,13 @@ def run_bmc(
     slots: int | None = None,
     rules: tuple[Rule, ...] | None = None,
     symbolic_iss: bool = False,
+    relation: Relation | None = None,
 ) -> Run:
     """Bounded model checking of the safety properties among ``wanted``, as a :class:`Run`."""
     bounds = Bounds.for_config(config, slots)
-    done = bmc(config, supported(wanted), depth, rules=rules, bounds=bounds, symbolic_iss=symbolic_iss)
+    done = bmc(
+        config, supported(wanted), depth, rules=rules, bounds=bounds, relation=relation, symbolic_iss=symbolic_iss
+    )
     iss = "ISS: any 32-bit value, " if symbolic_iss else ""
     search = (
         f"bmc to depth {done.depth} of {depth}, {iss}{done.branches} branches per step, slots: {bounds.describe()}; "
@@ -46,16 +50,19 @@ def run_smt(
     slots: int | None = None,
     rules: tuple[Rule, ...] | None = None,
     prove_seconds: float = DEFAULT_PROVE_SECONDS,
+    symbolic_iss: bool = False,
 ) -> Run:
     """Z3 both ways: bounded model checking to ``depth``, then induction for what BMC did not violate.
 
     A property is PROVED when induction proves it, VIOLATED when BMC finds a counterexample, and
-    otherwise keeps BMC's bounded verdict, with the reason induction gave none.
+    otherwise keeps BMC's bounded verdict, with the reason induction gave none.  With
+    ``symbolic_iss`` both run on the relation where every ISS is any 32-bit value.
     """
-    bounded = run_bmc(config, wanted, depth, slots, rules)
-    open_props = [r.prop for r in bounded.results if r.verdict != VIOLATED]
     bounds = Bounds.for_config(config, slots)
-    proof = prove(config, open_props, bounds=bounds, rules=rules, seconds=prove_seconds) if open_props else None
+    relation = Relation(config, bounds, rules=rules, symbolic_iss=symbolic_iss)
+    bounded = run_bmc(config, wanted, depth, slots, rules, symbolic_iss=symbolic_iss, relation=relation)
+    open_props = [r.prop for r in bounded.results if r.verdict != VIOLATED]
+    proof = prove(config, open_props, relation=relation, seconds=prove_seconds) if open_props else None
     proved = {r.prop: r for r in proof.results} if proof else {}
     results = []
     for r in bounded.results:

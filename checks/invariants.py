@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import z3
 
 from checks.properties import Property
-from checks.symbolic import Relation
+from checks.symbolic import Relation, iss_parameter
 from checks.symprops import SYMBOLIC, in_states, units_sent
 from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEnded, SymEndpoint, SymWorld, same_segment
 from checks.terms import SEQ_BITS, Term, ite
@@ -27,6 +27,7 @@ from spec.states import (
     FIN_RECEIVED,
     LISTEN,
     PSH,
+    RST,
     SYN_RECEIVED,
     SYN_SENT,
     SYNCHRONIZED,
@@ -81,42 +82,66 @@ def _sides(w: SymWorld, config: Config) -> list[Side]:
     return [("A", w.a, w.b, w.ab, config.a, config.b), ("B", w.b, w.a, w.ba, config.b, config.a)]
 
 
+def _index(name: str) -> int:
+    """0 for A, 1 for B."""
+    return "AB".index(name)
+
+
 def _is(state: Term, states: Iterable[TcpState]) -> z3.BoolRef:
     return in_states(state, states)
 
 
+def _iss_values(rel: Relation, side: int, incarnation: int) -> list[z3.BitVecRef]:
+    """The ISS values incarnation ``incarnation`` of endpoint ``side`` may select (RFC 9293 §3.4.1).
+
+    The configuration's choices; with a symbolic ISS, the incarnation's 32-bit parameter.
+    """
+    if rel.symbolic_iss:
+        return [iss_parameter(side, incarnation).e]
+    return [z3.BitVecVal(c, SEQ_BITS) for c in rel.config.endpoint(side).iss_choices(incarnation)]
+
+
+def _incarnations(rel: Relation, side: int) -> range:
+    ep = rel.config.endpoint(side)
+    return range(1, max(len(ep.iss), ep.opens) + 1)
+
+
 def _anchored(
-    ep: EndpointConfig, inc: Term, seq: Term, low: z3.BitVecRef | int, high: z3.BitVecRef | int
+    rel: Relation, side: int, inc: Term, seq: Term, low: z3.BitVecRef | int, high: z3.BitVecRef | int
 ) -> z3.BoolRef:
     """``seq`` lies at ISS + low .. ISS + high for an ISS that incarnation ``inc`` may select."""
     lo = low if isinstance(low, z3.BitVecRef) else z3.BitVecVal(low, SEQ_BITS)
     hi = high if isinstance(high, z3.BitVecRef) else z3.BitVecVal(high, SEQ_BITS)
-    top = max(len(ep.iss), ep.opens)
     cases = []
-    for k in range(1, top + 1):
-        choices = [z3.And(z3.UGE(seq.e - c, lo), z3.ULE(seq.e - c, hi)) for c in ep.iss_choices(k)]
+    for k in _incarnations(rel, side):
+        choices = [z3.And(z3.UGE(seq.e - c, lo), z3.ULE(seq.e - c, hi)) for c in _iss_values(rel, side, k)]
         cases.append(z3.And((inc == k).e, z3.Or(*choices)))
     return z3.Or(*cases) if cases else z3.BoolVal(False)
 
 
-def _configured_iss(ep: EndpointConfig, inc: Term, value: Term) -> z3.BoolRef:
+def _configured_iss(rel: Relation, side: int, inc: Term, value: Term) -> z3.BoolRef:
     """``value`` is an ISS that incarnation ``inc`` of this endpoint may select (RFC 9293 §3.4.1)."""
-    return _anchored(ep, inc, value, 0, 0)
+    return _anchored(rel, side, inc, value, 0, 0)
 
 
-def _all_choices(ep: EndpointConfig) -> list[int]:
-    return sorted({c for k in range(1, max(len(ep.iss), ep.opens) + 1) for c in ep.iss_choices(k)})
+def _all_choices(rel: Relation, side: int) -> list[z3.BitVecRef]:
+    seen: dict[str, z3.BitVecRef] = {}
+    for k in _incarnations(rel, side):
+        for v in _iss_values(rel, side, k):
+            seen.setdefault(str(v), v)
+    return [seen[key] for key in sorted(seen)]
 
 
-def _any_configured_iss(ep: EndpointConfig, value: Term) -> z3.BoolRef:
+def _any_configured_iss(rel: Relation, side: int, value: Term) -> z3.BoolRef:
     """``value`` is an ISS that some incarnation of this endpoint may select."""
-    return z3.Or(*[(value == c).e for c in _all_choices(ep)], z3.BoolVal(False))
+    return z3.Or(*[value.e == c for c in _all_choices(rel, side)], z3.BoolVal(False))
 
 
-def _any_anchored(ep: EndpointConfig, seq: Term, low: int, high: z3.BitVecRef) -> z3.BoolRef:
+def _any_anchored(rel: Relation, side: int, seq: Term, low: int, high: z3.BitVecRef) -> z3.BoolRef:
     """``seq`` lies at ISS + low .. ISS + high for an ISS that some incarnation may select."""
     return z3.Or(
-        *[z3.And(z3.UGE(seq.e - c, low), z3.ULE(seq.e - c, high)) for c in _all_choices(ep)], z3.BoolVal(False)
+        *[z3.And(z3.UGE(seq.e - c, low), z3.ULE(seq.e - c, high)) for c in _all_choices(rel, side)],
+        z3.BoolVal(False),
     )
 
 
@@ -156,6 +181,11 @@ def _calls_before(ep: EndpointConfig, pc: Term, calls: tuple[Call, ...]) -> z3.B
         if call in calls:
             total = total + _count(z3.UGT(pc.e, k), SMALL_BITS)
     return total
+
+
+def _opened_actively(ep: EndpointConfig, pc: Term) -> z3.BoolRef:
+    """The user called OPEN, or SEND (which opens a LISTEN actively, §3.10.2), before call ``pc``."""
+    return _calls_before(ep, pc, (Call.OPEN, Call.SEND, Call.SEND_URGENT)) != 0
 
 
 def _inside(low: Term | z3.BitVecRef, x: Term | z3.BitVecRef, high: Term | z3.BitVecRef) -> z3.BoolRef:
@@ -205,6 +235,9 @@ def user_calls(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
         closing = z3.Or(_is(ep.state, CLOSED_BY_USER), ep.close_queued.e)
         out.append((f"{name}.close", z3.Implies(closing, closes != 0)))
         out.append((f"{name}.open", z3.Implies(_is(ep.state, (SYN_SENT,)), (opens + sends) != 0)))
+        # An active opener reaches SYN-RECEIVED only on a bare SYN: a simultaneous open (§3.5, Figure 7).
+        crossed = z3.And(_is(ep.state, (SYN_RECEIVED,)), z3.Not(ep.passive.e))
+        out.append((f"{name}.simultaneous", z3.Implies(crossed, _opened_actively(peer_cfg, peer.pc))))
         peer_closes = _calls_before(peer_cfg, peer.pc, (Call.CLOSE,))
         out.append((f"{name}.peer-fin", z3.Implies(_is(ep.state, FIN_RECEIVED), peer_closes != 0)))
     return out
@@ -243,8 +276,8 @@ def opening_tcb(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
 
 def iss_configured(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     out = []
-    for name, ep, _, _, cfg, _ in _sides(w, rel.config):
-        out.append((name, z3.Implies(_has_iss(ep), _configured_iss(cfg, ep.inc, ep.iss))))
+    for name, ep, *_ in _sides(w, rel.config):
+        out.append((name, z3.Implies(_has_iss(ep), _configured_iss(rel, _index(name), ep.inc, ep.iss))))
     return out
 
 
@@ -273,6 +306,7 @@ def received_was_sent(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]
     out = []
     for name, ep, peer, *_ in _sides(w, rel.config):
         synced = _synced_with(ep, peer)
+        out.append((f"{name}.peer", z3.Implies(_has_irs(ep), (ep.peer_inc != 0).e)))
         out.append((f"{name}.irs", z3.Implies(synced, ep.irs.e == peer.iss.e)))
         out.append((f"{name}.rcv", z3.Implies(synced, _inside(peer.iss.e + 1, ep.rcv_nxt, peer.snd_nxt))))
     return out
@@ -280,8 +314,8 @@ def received_was_sent(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]
 
 def irs_is_peer_iss(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     out = []
-    for name, ep, _, _, _, peer_cfg in _sides(w, rel.config):
-        out.append((name, z3.Implies(_has_irs(ep), _configured_iss(peer_cfg, ep.peer_inc, ep.irs))))
+    for name, ep, *_ in _sides(w, rel.config):
+        out.append((name, z3.Implies(_has_irs(ep), _configured_iss(rel, 1 - _index(name), ep.peer_inc, ep.irs))))
     return out
 
 
@@ -325,6 +359,10 @@ def incarnations(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
                                 _calls_before(cfg, ep.pc, (Call.CLOSE,)) != 0,
                             ),
                             _ended_as_a_rule_ends(e, rel),
+                            z3.Implies(
+                                (e.outcome == OUTCOMES.index(Outcome.ABORTED)).e,
+                                _calls_before(cfg, ep.pc, (Call.ABORT,)) != 0,
+                            ),
                         ),
                     ),
                 )
@@ -341,7 +379,8 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
             (f"{name}>held[{i}]", here.e, seg)
             for i, (seg, here) in enumerate(zip(peer.held.items, peer.held.present, strict=True))
         ]
-        urgent = rel.machine.urgent[0 if name == "A" else 1]
+        urgent = rel.machine.urgent[_index(name)]
+        me, them = _index(name), 1 - _index(name)
         for tag, used, seg in mine_somewhere:
             sent = z3.ZeroExt(SEQ_BITS - SMALL_BITS, units_sent(ep, seg.inc))
             rst, syn, fin, text = seg.RST.e, seg.SYN.e, seg.FIN.e, seg.has_text.e
@@ -365,7 +404,22 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
                     ),
                 )
             )
-            out.append((f"{tag}.syn", z3.Implies(z3.And(used, syn), _anchored(cfg, seg.inc, seg.seq, 0, 0))))
+            out.append((f"{tag}.syn", z3.Implies(z3.And(used, syn), _anchored(rel, me, seg.inc, seg.seq, 0, 0))))
+            # A RST sent before the sender's first OPEN answers a SYN without ACK (the only segment an
+            # endpoint that never opened can receive): SEQ 0, ACK = its SEQ + 1 (§3.10.7.1).
+            never_opened = z3.And(used, (seg.inc == 0).e)
+            answer = z3.And(
+                (seg.flags == RST | ACK).e,
+                (seg.seq == 0).e,
+                _opened_actively(peer_cfg, peer.pc),
+                _any_configured_iss(rel, them, Term(seg.ack.e - 1)),
+            )
+            out.append((f"{tag}.closed-rst", z3.Implies(never_opened, answer)))
+            # A SYN without ACK opens actively: its user called OPEN, or SEND in LISTEN (§3.10.1, §3.10.2).
+            bare_syn = z3.And(used, syn, z3.Not(seg.ACK.e))
+            out.append((f"{tag}.bare-syn", z3.Implies(bare_syn, _opened_actively(cfg, ep.pc))))
+            # An ACK acknowledges something the peer sent: the peer has opened at least once.
+            out.append((f"{tag}.peer-opened", z3.Implies(z3.And(used, seg.ACK.e), (peer.inc != 0).e)))
             out.append(
                 (
                     f"{tag}.data",
@@ -373,25 +427,25 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
                         z3.And(used, text),
                         z3.And(
                             z3.ULE(seg.data.e, units_sent(ep, seg.inc)),
-                            _anchored(cfg, seg.inc, seg.seq, _seq(seg.data), _seq(seg.data)),
+                            _anchored(rel, me, seg.inc, seg.seq, _seq(seg.data), _seq(seg.data)),
                         ),
                     ),
                 )
             )
             closes = _calls_before(cfg, ep.pc, (Call.CLOSE,))
-            fin_ok = z3.And(_anchored(cfg, seg.inc, seg.seq, sent + 1, sent + 1), closes != 0)
+            fin_ok = z3.And(_anchored(rel, me, seg.inc, seg.seq, sent + 1, sent + 1), closes != 0)
             out.append((f"{tag}.fin", z3.Implies(z3.And(used, fin), fin_ok)))
             acking = z3.And(used, (seg.inc == ep.inc).e, _has_iss(ep), seg.ACK.e, z3.Not(rst))
             acked = z3.And(_has_irs(ep), _inside(ep.irs.e + 1, seg.ack, ep.rcv_nxt))
             out.append((f"{tag}.ack", z3.Implies(acking, acked)))
             # A TCB back in LISTEN (reset in SYN-RECEIVED) acknowledged only the SYN it received.
             listening = z3.And(used, seg.ACK.e, z3.Not(rst), (seg.inc == ep.inc).e, _is(ep.state, (LISTEN,)))
-            out.append((f"{tag}.listen", z3.Implies(listening, _any_configured_iss(peer_cfg, Term(seg.ack.e - 1)))))
+            out.append((f"{tag}.listen", z3.Implies(listening, _any_configured_iss(rel, them, Term(seg.ack.e - 1)))))
             acks = z3.And(used, seg.ACK.e, z3.Not(rst))
             peer_units = z3.BitVecVal(peer_cfg.sends + 2, SEQ_BITS)
-            out.append((f"{tag}.ack-anchored", z3.Implies(acks, _any_anchored(peer_cfg, seg.ack, 1, peer_units))))
+            out.append((f"{tag}.ack-anchored", z3.Implies(acks, _any_anchored(rel, them, seg.ack, 1, peer_units))))
             syn_ack = z3.And(used, syn, seg.ACK.e)
-            out.append((f"{tag}.syn-ack", z3.Implies(syn_ack, _any_configured_iss(peer_cfg, Term(seg.ack.e - 1)))))
+            out.append((f"{tag}.syn-ack", z3.Implies(syn_ack, _any_configured_iss(rel, them, Term(seg.ack.e - 1)))))
             mine = z3.And(used, (seg.inc == ep.inc).e, _has_iss(ep))
             out.append((f"{tag}.fin-sent", z3.Implies(z3.And(mine, fin), _fin_sent(ep))))
             offset = seg.seq.e - ep.iss.e
@@ -412,7 +466,7 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
                 )
             )
             bare = z3.And(used, z3.Not(z3.Or(rst, syn, fin, text)))
-            out.append((f"{tag}.ack-only", z3.Implies(bare, _anchored(cfg, seg.inc, seg.seq, 1, sent + 2))))
+            out.append((f"{tag}.ack-only", z3.Implies(bare, _anchored(rel, me, seg.inc, seg.seq, 1, sent + 2))))
     return out
 
 

@@ -22,6 +22,7 @@ an ``If`` chain over the branches that change it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -457,7 +458,7 @@ class Compiler:
                 e = p.ep
                 out.append((p.ack_pending, SymSegment(e.snd_nxt, e.rcv_nxt, ACK, 0, e.inc, 0)))
             c = p.cond
-            if not self.symbolic_iss and not z3.is_false(p.iss_used):
+            if not z3.is_false(p.iss_used):
                 c = z3.And(c, z3.Implies(p.iss_used, self._iss_allowed(side, ep, state)))
             if p.state is state:
                 p.ep.state = ep.state  # unchanged: keep the variable, so the relation need not repeat it
@@ -465,9 +466,17 @@ class Compiler:
         return result
 
     def _iss_allowed(self, side: int, ep: SymEndpoint, state: TcpState) -> z3.BoolRef:
-        """The chosen ISS is one of the configuration's values for the incarnation being opened."""
+        """The chosen ISS is one of the configuration's values for the incarnation being opened.
+
+        With ``symbolic_iss`` it is that incarnation's ISS parameter: any 32-bit value, fixed for
+        the whole run (a TCB that selects again, back from LISTEN, selects the same one).
+        """
         iss_table = self.config.endpoint(side).iss
         incarnation = ep.inc + 1 if state is CLOSED else ep.inc
+        if self.symbolic_iss:
+            top = max(len(iss_table), self.config.endpoint(side).opens)
+            params = [(incarnation == k).e for k in range(1, top + 1)]
+            return z3.Or(*[z3.And(c, (self.iss == iss_parameter(side, k)).e) for k, c in enumerate(params, 1)])
         options = []
         for k in range(1, len(iss_table) + 1):
             values = z3.Or(*[(self.iss == v).e for v in iss_table[k - 1]])
@@ -662,6 +671,11 @@ def frame(bounds: Bounds, k: int | str, ev_bits: int = 16) -> Frame:
     )
 
 
+def iss_parameter(side: int, incarnation: int) -> Term:
+    """With a symbolic ISS: the ISS of that incarnation of that endpoint, one 32-bit constant shared by every frame."""
+    return Term(z3.BitVec(f"ISS.{'AB'[side]}{incarnation}", SEQ_BITS))
+
+
 class Relation:
     """The transition relation of one configuration, over template frames ``cur`` and ``nxt``."""
 
@@ -673,9 +687,11 @@ class Relation:
         rules: tuple[Rule, ...] | None = None,
         symbolic_iss: bool = False,
     ) -> None:
+        start = time.perf_counter()
         self.config = config
         self.machine = Machine(config, rules)
         self.bounds = bounds or Bounds.for_config(config)
+        self.symbolic_iss = symbolic_iss  # each incarnation's ISS is any 32-bit value (iss_parameter)
         template = frame(self.bounds, "cur")
         compiler = Compiler(self.machine, self.bounds, symbolic_iss)
         self.branches = compiler.compile(template.world, template.iss, template.idx)
@@ -684,6 +700,7 @@ class Relation:
         self.cur = Frame(template.world, z3.BitVec("ev@cur", self.ev_bits), template.idx, template.iss)
         self.nxt = self.frame("nxt")
         self._formula: z3.BoolRef | None = None
+        self.compile_seconds = time.perf_counter() - start  # compiling the rules into branches
 
     def frame(self, k: int | str) -> Frame:
         """Fresh variables for frame ``k`` of this relation."""

@@ -66,6 +66,16 @@ def irs_off_by_one(x: Ctx) -> None:
     x.send_ack()
 
 
+def zero_is_no_irs(x: Ctx) -> None:
+    """A broken SYN-SENT rule for SYN,ACK that takes sequence number 0 for "no IRS"."""
+    t, s = x.tcb, x.seg
+    x.require(s.SYN, s.ACK)
+    synchronize_with(x)
+    t.irs = x.ite(s.seq == 0, 1, s.seq)  # broken: 0 treated as "not set"
+    acknowledge(x)
+    x.send_ack()
+
+
 def test_wrong_irs_breaks_handshake_synchronisation() -> None:
     rules = replaced("syn-sent-syn-ack", body=irs_off_by_one)
     assert assert_same_shortest(preset("handshake"), "handshake-sync", rules, 8) == 5
@@ -140,14 +150,6 @@ def test_symbolic_iss_finds_what_the_configured_iss_values_miss() -> None:
     """A bug that bites one ISS only (0 used as a "no IRS" sentinel): breadth-first search over the
     preset's ISS values cannot see it; BMC with every ISS a free 32-bit value finds it, and the trace
     replays on the explicit engine under the ISS that Z3 chose."""
-
-    def zero_is_no_irs(x: Ctx) -> None:
-        t, s = x.tcb, x.seg
-        x.require(s.SYN, s.ACK)
-        synchronize_with(x)
-        t.irs = x.ite(s.seq == 0, 1, s.seq)  # broken: 0 treated as "not set"
-        acknowledge(x)
-        x.send_ack()
 
     config = preset("handshake")
     rules = replaced("syn-sent-syn-ack", body=zero_is_no_irs)

@@ -2,7 +2,8 @@
 
 The configuration is the handshake on a network that holds two segments each way
 (``checks/configs/handshake-capacity-2.toml``): with finite channels the invariants of
-:mod:`checks.invariants` make five of the six safety properties inductive.
+:mod:`checks.invariants` make the six safety properties inductive.  With one segment each way
+the handshake is also proved for every 32-bit ISS (each incarnation's ISS a free parameter).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import z3
 
-from checks.bmc import supported
+from checks.bmc import bmc, supported
 from checks.cli import main
 from checks.engines import disagreements, run_smt
 from checks.induction import InductionRun, counterexample_to_induction, prove
@@ -25,11 +26,18 @@ from checks.symstate import SymWorld
 from spec.config import Config, load_config
 from spec.machine import Label
 from spec.states import CLOSED, LISTEN
-from tests.test_bmc import irs_off_by_one, replaced
+from tests.test_bmc import irs_off_by_one, replaced, zero_is_no_irs
 
 CONFIG_FILE = Path(__file__).parent.parent / "checks" / "configs" / "handshake-capacity-2.toml"
 SAFETY = supported(PROPERTIES)
-EXPECTED_PROOFS = ("handshake-sync", "stream-integrity", "graceful-close", "rfc-conformance", "rules-deterministic")
+EXPECTED_PROOFS = (
+    "handshake-sync",
+    "stream-integrity",
+    "graceful-close",
+    "no-old-duplicates",
+    "rfc-conformance",
+    "rules-deterministic",
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +138,7 @@ def test_the_cli_says_proved(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("PROVED by induction") == len(EXPECTED_PROOFS)
-    assert "no-old-duplicates    action       HOLDS TO DEPTH 3; induction: no proof" in out
+    assert "no-old-duplicates    action       PROVED by induction: no step from the" in out
 
 
 @pytest.mark.parametrize(
@@ -139,13 +147,43 @@ def test_the_cli_says_proved(capsys: pytest.CaptureFixture[str]) -> None:
         ["--engine", "explicit", "--prove-seconds", "5"],
         ["--engine", "bmc", "--prove-seconds", "5"],
         ["--engine", "smt", "--prove-seconds", "0"],
-        ["--engine", "smt", "--symbolic-iss"],
         ["--engine", "smt", "--max-states", "10"],
     ],
 )
 def test_the_cli_refuses_options_that_do_not_apply(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--config", "handshake", *args]) == 2
     assert "tcpspec: error:" in capsys.readouterr().err
+
+
+def test_the_handshake_is_proved_for_every_32_bit_iss() -> None:
+    """Each incarnation's ISS a free 32-bit parameter: the invariants name it instead of configured values."""
+    config = load_config(CONFIG_FILE.with_name("handshake-capacity-1.toml"))
+    wanted = [property_named("handshake-sync"), property_named("stream-integrity")]
+    run = prove(config, wanted, relation=Relation(config, symbolic_iss=True))
+    assert [r.verdict for r in run.results] == [PROVED, PROVED]
+    assert "representable" in run.kept
+
+
+def test_a_symbolic_iss_finds_the_bug_a_configured_one_hides() -> None:
+    """Induction over the configured ISS values proves a rule that is wrong for ISS 0; over every ISS it cannot."""
+    config = load_config(CONFIG_FILE.with_name("handshake-capacity-1.toml"))
+    rules = replaced("syn-sent-syn-ack", body=zero_is_no_irs)
+    sync = [property_named("handshake-sync")]
+    assert prove(config, sync, rules=rules).results[0].verdict == PROVED
+    symbolic = Relation(config, rules=rules, symbolic_iss=True)
+    assert prove(config, sync, relation=symbolic, seconds=20).results[0].verdict == UNKNOWN
+    found = bmc(config, sync, 6, relation=symbolic).results[0]
+    assert found.verdict == VIOLATED and found.counterexample is not None
+
+
+def test_the_cli_proves_with_a_symbolic_iss_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """--symbolic-iss reaches both BMC and induction (here with too little time to prove anything)."""
+    args = ["--engine", "smt", "--symbolic-iss", "--depth", "1", "--prove-seconds", "0.001"]
+    code = main(["check", "--config", str(CONFIG_FILE), "-p", "handshake-sync", *args])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ISS: any 32-bit value" in out
+    assert "HOLDS TO DEPTH 1; induction: induction gave up after 0.001 s" in out
 
 
 def test_induction_gives_up_on_time(config: Config) -> None:
