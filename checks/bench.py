@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from checks.bmc import supported
+from checks.properties import PROPERTIES
 from checks.report import write_atomically
 from spec.presets import presets
 
@@ -43,14 +45,8 @@ def measure(name: str) -> dict[str, float | int | str]:
 BMC_RUNS = (("handshake", 8), ("simultaneous-open", 8), ("abort", 8), ("lifecycle", 10))
 
 
-ALONE_PROPERTIES = (
-    "handshake-sync",
-    "stream-integrity",
-    "graceful-close",
-    "no-old-duplicates",
-    "rfc-conformance",
-    "rules-deterministic",
-)
+#: The safety properties, each also measured alone.
+ALONE_PROPERTIES = tuple(p.name for p in supported(PROPERTIES))
 
 #: Presets on which each safety property is also checked alone, for its own Z3 time.
 BMC_ALONE = (("handshake", 8), ("lifecycle", 10))
@@ -58,8 +54,8 @@ BMC_ALONE = (("handshake", 8), ("lifecycle", 10))
 
 def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, float | int | str]:
     """BMC of every safety property (or just ``prop``) of one preset to ``depth`` (in a child process)."""
-    from checks.bmc import bmc, supported
-    from checks.properties import PROPERTIES, property_named
+    from checks.bmc import bmc
+    from checks.properties import property_named
     from spec.presets import preset
 
     run = bmc(preset(name), [property_named(prop)] if prop else supported(PROPERTIES), depth)
@@ -88,10 +84,9 @@ INDUCTION_SECONDS = 300.0
 
 def measure_induction(name: str, symbolic_iss: bool, prop: str | None = None) -> dict[str, float | int | str]:
     """Induction for every safety property (or just ``prop``) of one configuration (in a child process)."""
-    from checks.bmc import supported
     from checks.cli import resolve_config
     from checks.induction import prove
-    from checks.properties import PROPERTIES, property_named
+    from checks.properties import property_named
     from checks.symbolic import Relation
 
     config = resolve_config(name)
