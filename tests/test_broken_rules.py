@@ -3,12 +3,15 @@
 Each test replaces one rule by a broken copy, explores a configuration, and asserts that the property
 the rule protects is VIOLATED, with a trace of pinned length.  The search is breadth-first, so the
 trace is a shortest one; replaying it through the broken machine reproduces the violation.
+Where BMC can unroll that far in test time (the 14-step conformance case; the 23-step ones take
+Z3 far longer), it must find a trace exactly as long.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from checks.bmc import bmc
 from checks.properties import Result, check, property_named
 from checks.trace import build_trace
 from spec.config import Config
@@ -79,6 +82,19 @@ def test_a_wrong_target_state_breaks_conformance() -> None:
     result = assert_violated(preset("simultaneous-close"), "rfc-conformance", rules, length=14)
     assert result.counterexample is not None
     assert "CLOSING -> FIN-WAIT-2" in result.counterexample.message
+
+
+def test_bmc_finds_the_wrong_target_state_as_short_as_breadth_first_search() -> None:
+    """Z3's bounded model checking, unrolled to the length BFS found, finds a trace exactly as long."""
+    rules = replaced("closing-ack-of-fin", to=FIN_WAIT_2)
+    config = preset("simultaneous-close")
+    bfs = verdict(config, "rfc-conformance", rules).counterexample
+    assert bfs is not None
+    found = bmc(config, [property_named("rfc-conformance")], 14, rules=rules).results[0]
+    assert found.verdict == "VIOLATED" and found.counterexample is not None
+    assert len(found.counterexample.path) == len(bfs.path)
+    assert len(build_trace(Machine(config, rules), found.counterexample.path)) == 14
+    assert "CLOSING -> FIN-WAIT-2" in found.counterexample.message
 
 
 def test_overlapping_rules_are_reported() -> None:
