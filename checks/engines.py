@@ -27,12 +27,14 @@ def run_bmc(
     symbolic_iss: bool = False,
     relation: Relation | None = None,
 ) -> Run:
-    """Bounded model checking of the safety properties among ``wanted``, as a :class:`Run`."""
-    bounds = Bounds.for_config(config, slots)
-    done = bmc(
-        config, supported(wanted), depth, rules=rules, bounds=bounds, relation=relation, symbolic_iss=symbolic_iss
-    )
-    iss = "ISS: any 32-bit value, " if symbolic_iss else ""
+    """Bounded model checking of the safety properties among ``wanted``, as a :class:`Run`.
+
+    ``relation``, if given, is the one to unroll (its bounds, rules and ISS mode); else one is compiled.
+    """
+    bounds = relation.bounds if relation else Bounds.for_config(config, slots)
+    rel = relation or Relation(config, bounds, rules=rules, symbolic_iss=symbolic_iss)
+    done = bmc(config, supported(wanted), depth, relation=rel)
+    iss = "ISS: any 32-bit value, " if rel.symbolic_iss else ""
     search = (
         f"bmc to depth {done.depth} of {depth}, {iss}{done.branches} branches per step, slots: {bounds.describe()}; "
         f"compiled in {done.compile_seconds:.2f} s, {done.seconds:.2f} s in all"
@@ -60,7 +62,7 @@ def run_smt(
     """
     bounds = Bounds.for_config(config, slots)
     relation = Relation(config, bounds, rules=rules, symbolic_iss=symbolic_iss)
-    bounded = run_bmc(config, wanted, depth, slots, rules, symbolic_iss=symbolic_iss, relation=relation)
+    bounded = run_bmc(config, wanted, depth, relation=relation)
     open_props = [r.prop for r in bounded.results if r.verdict != VIOLATED]
     proof = prove(config, open_props, relation=relation, seconds=prove_seconds) if open_props else None
     proved = {r.prop: r for r in proof.results} if proof else {}

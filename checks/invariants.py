@@ -101,11 +101,6 @@ def _iss_values(rel: Relation, side: int, incarnation: int) -> list[z3.BitVecRef
     return [z3.BitVecVal(c, SEQ_BITS) for c in rel.config.endpoint(side).iss_choices(incarnation)]
 
 
-def _incarnations(rel: Relation, side: int) -> range:
-    ep = rel.config.endpoint(side)
-    return range(1, max(len(ep.iss), ep.opens) + 1)
-
-
 def _anchored(
     rel: Relation, side: int, inc: Term, seq: Term, low: z3.BitVecRef | int, high: z3.BitVecRef | int
 ) -> z3.BoolRef:
@@ -113,7 +108,7 @@ def _anchored(
     lo = low if isinstance(low, z3.BitVecRef) else z3.BitVecVal(low, SEQ_BITS)
     hi = high if isinstance(high, z3.BitVecRef) else z3.BitVecVal(high, SEQ_BITS)
     cases = []
-    for k in _incarnations(rel, side):
+    for k in rel.config.endpoint(side).incarnations:
         choices = [z3.And(z3.UGE(seq.e - c, lo), z3.ULE(seq.e - c, hi)) for c in _iss_values(rel, side, k)]
         cases.append(z3.And((inc == k).e, z3.Or(*choices)))
     return z3.Or(*cases) if cases else z3.BoolVal(False)
@@ -126,7 +121,7 @@ def _configured_iss(rel: Relation, side: int, inc: Term, value: Term) -> z3.Bool
 
 def _all_choices(rel: Relation, side: int) -> list[z3.BitVecRef]:
     seen: dict[str, z3.BitVecRef] = {}
-    for k in _incarnations(rel, side):
+    for k in rel.config.endpoint(side).incarnations:
         for v in _iss_values(rel, side, k):
             seen.setdefault(str(v), v)
     return [seen[key] for key in sorted(seen)]

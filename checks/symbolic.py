@@ -474,9 +474,12 @@ class Compiler:
         iss_table = self.config.endpoint(side).iss
         incarnation = ep.inc + 1 if state is CLOSED else ep.inc
         if self.symbolic_iss:
-            top = max(len(iss_table), self.config.endpoint(side).opens)
-            params = [(incarnation == k).e for k in range(1, top + 1)]
-            return z3.Or(*[z3.And(c, (self.iss == iss_parameter(side, k)).e) for k, c in enumerate(params, 1)])
+            return z3.Or(
+                *[
+                    z3.And((incarnation == k).e, (self.iss == iss_parameter(side, k)).e)
+                    for k in self.config.endpoint(side).incarnations
+                ]
+            )
         options = []
         for k in range(1, len(iss_table) + 1):
             values = z3.Or(*[(self.iss == v).e for v in iss_table[k - 1]])

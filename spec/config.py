@@ -57,6 +57,11 @@ class EndpointConfig:
         return sum(1 for c in self.script if c in (Call.OPEN, Call.LISTEN)) + int(self.listening)
 
     @property
+    def incarnations(self) -> range:
+        """Incarnation numbers 1, 2, ...: every TCB the script can create, and every entry of ``iss``."""
+        return range(1, max(len(self.iss), self.opens) + 1)
+
+    @property
     def sends(self) -> int:
         """Units of data the script SENDs."""
         return sum(1 for c in self.script if c in (Call.SEND, Call.SEND_URGENT))
