@@ -13,6 +13,8 @@ check: bootstrap
 	$(BIN)/tcpspec check --engine all --config checks/configs/handshake-capacity-2.toml --depth 8 --junit build/check-engines-junit.xml
 	$(BIN)/tcpspec check --engine smt --symbolic-iss --config checks/configs/handshake-capacity-1.toml --depth 6 \
 	  -p handshake-sync -p stream-integrity --junit build/check-any-iss-junit.xml
+	$(BIN)/tcpspec derive time-wait > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }
+	@sed -n '1,/^smallest TIME-WAIT/p' build/time-wait.txt
 
 test: bootstrap
 	$(BIN)/ruff check spec checks tests

@@ -10,13 +10,15 @@ impossible bound), 3 a limit stopped the search before it was complete.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_text, derive_time_wait
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explicit import Exploration
-from checks.properties import PROPERTIES, Limits, Property, check, property_named
+from checks.properties import PROPERTIES, VIOLATED, Limits, Property, check, property_named
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
 from spec.config import Config, ConfigError, load_config
 from spec.presets import preset, presets
@@ -78,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--slots",
         type=int,
         metavar="N",
-        help="bmc: segments per channel in the symbolic state when the configuration sets no capacity (default: 4)",
+        help="bmc, smt: segments per channel in the symbolic state when the configuration sets no capacity "
+        "(default: 4)",
     )
     chk.add_argument(
         "--prove-seconds",
@@ -91,6 +94,31 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-states", type=int, metavar="N", help="explicit: stop after N states (verdicts then say so)")
     chk.add_argument("--max-seconds", type=float, metavar="S", help="explicit: stop after S seconds")
     chk.add_argument("--progress", action="store_true", help="show progress on stderr even when not a terminal")
+    der = sub.add_parser(
+        "derive",
+        help="derive a protocol constant from the spec instead of assuming it",
+        description="time-wait: check no-old-duplicates with TIME-WAIT = 0, 1, 2, ... ticks until it holds in every "
+        "reachable state; print the smallest such TIME-WAIT in MSL, the shortest counterexample just below it, and "
+        "the same schedule at the bound.",
+    )
+    der.add_argument("constant", choices=["time-wait"], help="what to derive")
+    der.add_argument(
+        "--config",
+        "-c",
+        default="incarnations",
+        metavar="NAME|FILE",
+        help="a timed configuration with two incarnations (default: incarnations)",
+    )
+    der.add_argument(
+        "--up-to",
+        type=int,
+        default=DEFAULT_UP_TO,
+        metavar="N",
+        help=f"try TIME-WAIT up to N MSL (default: {DEFAULT_UP_TO})",
+    )
+    der.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    der.add_argument("--max-states", type=int, metavar="N", help="stop each search after N states")
+    der.add_argument("--max-seconds", type=float, metavar="S", help="stop each search after S seconds")
     lst = sub.add_parser("list", help="list the presets, then the properties")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -126,11 +154,37 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _limits(args: argparse.Namespace) -> Limits:
     if args.max_states is not None and args.max_states < 1:
         raise UsageError(f"--max-states must be at least 1, not {args.max_states}")
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise UsageError(f"--max-seconds must be positive, not {args.max_seconds}")
+    return Limits(max_states=args.max_states, max_seconds=args.max_seconds)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    config = resolve_config(args.config)
+    show = sys.stderr.isatty() and not args.json
+
+    def progress(attempt: Attempt) -> None:
+        if show:
+            print(f"  TIME-WAIT {attempt.ticks}: {attempt.result.verdict}", file=sys.stderr, flush=True)
+
+    derivation = derive_time_wait(config, args.up_to, limits, progress)
+    if args.json:
+        sys.stdout.write(json.dumps(derivation_json(derivation), indent=2) + "\n")
+    else:
+        sys.stdout.write(derivation_text(derivation))
+    if derivation.bound is not None:
+        return EXIT_OK
+    if derivation.attempts[-1].result.verdict == VIOLATED:
+        return EXIT_VIOLATED
+    return EXIT_INCOMPLETE
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    limits = _limits(args)
     configs = [resolve_config(name) for name in args.config] if args.config else list(presets())
     wanted: list[Property] | None = None
     if args.property:
@@ -153,7 +207,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
-    limits = Limits(max_states=args.max_states, max_seconds=args.max_seconds)
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     runs: list[Run] = []
     disagree: list[str] = []
@@ -206,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "list":
             return cmd_list(args)
+        if args.command == "derive":
+            return cmd_derive(args)
         return cmd_check(args)
     except (UsageError, ConfigError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)

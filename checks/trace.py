@@ -58,7 +58,8 @@ def segment_text(seg: Segment, channel: int) -> str:
     return text
 
 
-def _event_text(label: Label, transition: Transition, config_script: Sequence[Any], before: World) -> str:
+def event_text(label: Label, transition: Transition | None, config_script: Sequence[Any], before: World) -> str:
+    """What ``label`` does from ``before``, in words (``transition``, if taken, says which timers expired)."""
     kind = label.kind
     if kind == "call":
         ep = before.endpoint(label.actor)
@@ -79,6 +80,8 @@ def _event_text(label: Label, transition: Transition, config_script: Sequence[An
         assert label.seg is not None
         return f"duplicate {segment_text(label.seg, label.channel)}"
     if kind == "tick":
+        if transition is None:
+            return "tick"
         expired = sorted({SIDE_NAMES[c.side] for c in transition.changes} | _timeout_sides(transition))
         return "tick" + (f": timer of {' and '.join(expired)} expires" if expired else "")
     return kind
@@ -132,7 +135,7 @@ def build_trace(
                 number=number,
                 time=time,
                 actor=actor,
-                event=_event_text(label, transition, script, world),
+                event=event_text(label, transition, script, world),
                 received=segment_text(label.seg, label.channel) if label.kind == "segment" and label.seg else None,
                 sent=[segment_text(seg, channel) for channel, seg in transition.sent],
                 rules=[r.name for r in transition.rules],
