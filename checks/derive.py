@@ -1,13 +1,13 @@
 """TIME-WAIT derived, not assumed: the shortest TIME-WAIT that keeps old duplicates out of a new incarnation.
 
-RFC 9293 §3.6.1 holds the active closer in TIME-WAIT for 2*MSL "to be sure the remote TCP received
-the acknowledgment of its connection termination request", and §3.4.3 adds the reason that matters
-here: no segment of the old incarnation may still be in the network when a new one starts.  This
-module does not take 2*MSL as given.  It checks the property ``no-old-duplicates`` on a
-two-incarnation configuration with TIME-WAIT set to 0, 1, 2, ... ticks, exhaustively each time,
-and reports the first duration at which no old duplicate is ever accepted -- with the shortest
-counterexample one tick below it, and that same schedule replayed at the bound to show where it
-can no longer be followed.
+RFC 9293 §3.6.1 makes the active closer linger in TIME-WAIT for 2*MSL (MUST-13); §3.3.2 gives the
+reasons -- to be sure the peer received the ACK of its FIN, and "to avoid new connections being
+impacted by delayed segments from previous connections" -- and §3.4.1 adds that TIME-WAIT limits
+the rate of connection reuse.  This module does not take 2*MSL as given.  It checks the property
+``no-old-duplicates`` on a two-incarnation configuration with TIME-WAIT set to 0, 1, 2, ... ticks,
+exhaustively each time, and reports the first duration at which no old duplicate is ever
+accepted -- with the shortest counterexample one tick below it, and that same schedule replayed
+at the bound to show where it can no longer be followed.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def derivation_text(d: Derivation) -> str:
         return "\n".join(lines) + "\n"
     lines.append(
         f"smallest TIME-WAIT that keeps old duplicates out: {_ticks(bound.ticks)} = {_msl(d, bound.ticks)} "
-        "(RFC 9293 §3.6.1 asks for 2*MSL)"
+        "(RFC 9293 §3.6.1, MUST-13, asks for 2*MSL)"
     )
     if below is None or below.result.counterexample is None:
         return "\n".join(lines) + "\n"
