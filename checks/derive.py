@@ -33,6 +33,7 @@ from checks.trace import build_trace, event_text, format_trace
 from spec.config import Config, ConfigError
 from spec.machine import SIDE_NAMES, Label, Machine, World
 from spec.segment import Segment, describe
+from spec.states import TIME_WAIT
 
 #: The longest TIME-WAIT tried by default, in MSL: twice what the RFC asks for.
 DEFAULT_UP_TO = 4
@@ -48,10 +49,16 @@ class Attempt:
     states: int
     seconds: float
     complete: bool
+    enters_time_wait: bool = True  # the counterexample (if any) passes through TIME-WAIT
 
     @property
     def holds(self) -> bool:
         return self.result.verdict == EXHAUSTED
+
+    @property
+    def beyond_time_wait(self) -> bool:
+        """Violated by a trace that never enters TIME-WAIT: no duration of TIME-WAIT can prevent it."""
+        return self.result.verdict == VIOLATED and not self.enters_time_wait
 
 
 @dataclass
@@ -137,13 +144,25 @@ def derive_time_wait(
         attempts.append(attempt)
         if progress is not None:
             progress(attempt)
-        if attempt.result.verdict != VIOLATED:
+        if attempt.result.verdict != VIOLATED or attempt.beyond_time_wait:
             break
     return Derivation(config, attempts)
 
 
 def _attempt(ticks: int, config: Config, ex: Exploration, result: Result) -> Attempt:
-    return Attempt(ticks, config, result, len(ex.states), ex.seconds, ex.complete)
+    cx = result.counterexample
+    enters = cx is None or _enters_time_wait(Machine(config), cx)
+    return Attempt(ticks, config, result, len(ex.states), ex.seconds, ex.complete, enters)
+
+
+def _enters_time_wait(machine: Machine, counterexample: Counterexample) -> bool:
+    """Whether an endpoint is in TIME-WAIT somewhere along the trace (the only place its duration matters)."""
+    world = machine.initial()
+    for _, label in counterexample.path:
+        world = machine.step(world, label).target
+        if TIME_WAIT in (world.a.state, world.b.state):
+            return True
+    return False
 
 
 def replay_at(config: Config, counterexample: Counterexample, below: Config) -> Replay:
@@ -215,6 +234,8 @@ def attempt_line(d: Derivation, a: Attempt) -> str:
     cx = a.result.counterexample
     if a.result.verdict == VIOLATED and cx is not None:
         verdict = f"VIOLATED: an old duplicate is accepted after {len(cx.path)} steps"
+        if not a.enters_time_wait:
+            verdict += ", without entering TIME-WAIT"
     elif a.holds:
         verdict = "EXHAUSTED: no old duplicate is ever accepted"
     else:
@@ -235,7 +256,15 @@ def derivation_text(d: Derivation) -> str:
     bound, below = d.bound, d.below
     if bound is None:
         last = d.attempts[-1]
-        if last.result.verdict == VIOLATED:
+        cx = last.result.counterexample
+        if last.beyond_time_wait and cx is not None:
+            lines += [
+                "no answer: the shortest counterexample never enters TIME-WAIT, so no duration of TIME-WAIT can "
+                "prevent it -- the configuration lets old duplicates in some other way:",
+                f"  {cx.message}",
+                format_trace(build_trace(Machine(last.config), cx.path)).rstrip("\n"),
+            ]
+        elif last.result.verdict == VIOLATED:
             lines.append(f"no TIME-WAIT up to {_msl(d, last.ticks)} keeps old duplicates out")
         else:
             lines.append("no answer: a search stopped before it was complete")
@@ -310,6 +339,7 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
                 "states": a.states,
                 "seconds": round(a.seconds, 3),
                 "trace_length": len(a.result.counterexample.path) if a.result.counterexample else None,
+                "enters_time_wait": a.enters_time_wait if a.result.counterexample else None,
             }
             for a in d.attempts
         ],

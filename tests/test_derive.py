@@ -74,6 +74,31 @@ def test_another_configuration_finds_its_own_traces() -> None:
     assert "no TIME-WAIT up to 1 MSL keeps old duplicates out" in derivation_text(short)
 
 
+#: No data, MSL = 2 ticks: B's passive open can give up and go back to LISTEN, keeping its incarnation
+#: and so its ISS; an old duplicate ACK then completes B's next handshake -- TIME-WAIT plays no part.
+NO_DATA_MSL_2 = {
+    "name": "no-data-msl-2",
+    "description": "two incarnations without data; MSL = 2 ticks; the network may duplicate one segment",
+    "a": {"script": ["open", "wait-open", "close", "wait-closed", "open", "wait-open"], "iss": [[4294967295], [0]]},
+    "b": {
+        "script": ["listen", "wait-open", "wait-eof", "close", "wait-closed", "listen", "wait-open"],
+        "iss": [[300], [301]],
+    },
+    "faults": {"duplicate": 1},
+    "timing": {"msl": 2, "rto": 1, "retries": 1},
+}
+
+
+def test_a_hazard_that_bypasses_time_wait_stops_the_sweep() -> None:
+    d = derive_time_wait(config_from_dict(NO_DATA_MSL_2))
+    last = d.attempts[-1]
+    assert d.bound is None and last.result.verdict == VIOLATED and last.beyond_time_wait
+    assert all(a.result.verdict == VIOLATED for a in d.attempts)
+    text = derivation_text(d)
+    assert "never enters TIME-WAIT, so no duration of TIME-WAIT can prevent it" in text
+    assert "give-up-passive-open" in text
+
+
 @pytest.mark.parametrize(
     ("config", "words"),
     [
