@@ -13,11 +13,13 @@ at the bound to show where it can no longer be followed.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+import networkx as nx
 
 from checks.explicit import Exploration
 from checks.properties import (
@@ -50,6 +52,7 @@ class Attempt:
     seconds: float
     complete: bool
     enters_time_wait: bool = True  # the counterexample (if any) passes through TIME-WAIT
+    exploration: Exploration | None = None  # kept where the property held: the graph the bound is shown in
 
     @property
     def holds(self) -> bool:
@@ -152,7 +155,8 @@ def derive_time_wait(
 def _attempt(ticks: int, config: Config, ex: Exploration, result: Result) -> Attempt:
     cx = result.counterexample
     enters = cx is None or _enters_time_wait(Machine(config), cx)
-    return Attempt(ticks, config, result, len(ex.states), ex.seconds, ex.complete, enters)
+    kept = ex if result.verdict == EXHAUSTED else None
+    return Attempt(ticks, config, result, len(ex.states), ex.seconds, ex.complete, enters, kept)
 
 
 def _enters_time_wait(machine: Machine, counterexample: Counterexample) -> bool:
@@ -165,11 +169,15 @@ def _enters_time_wait(machine: Machine, counterexample: Counterexample) -> bool:
     return False
 
 
-def replay_at(config: Config, counterexample: Counterexample, below: Config) -> Replay:
-    """Follow the steps of ``counterexample`` (found under ``below``) under ``config`` while each is enabled;
-    then find the shortest way on to the situation of its last step: the receiver in the same incarnation,
-    synchronized with the same newer incarnation of its peer."""
-    machine = Machine(config)
+def replay_at(bound: Attempt, below: Attempt) -> Replay:
+    """Follow the steps of the counterexample found ``below`` the bound, under the ``bound``'s configuration,
+    while each is enabled; then take the shortest way on, in the bound's explored graph, to the situation
+    of its last step: the receiver in the same incarnation, synchronized with the same newer incarnation
+    of its peer."""
+    counterexample = below.result.counterexample
+    assert counterexample is not None and bound.exploration is not None
+    ex = bound.exploration
+    machine = ex.machine
     world = machine.initial()
     followed: list[tuple[int, Label]] = []
     blocked: Label | None = None
@@ -181,15 +189,21 @@ def replay_at(config: Config, counterexample: Counterexample, below: Config) -> 
             break
         followed.append((number, label))
     receiver = counterexample.path[-1][1].actor
-    target = _before_last_step(Machine(below), counterexample).endpoint(receiver)
+    target = _before_last_step(Machine(below.config), counterexample).endpoint(receiver)
 
     def again(w: World) -> bool:
         ep = w.endpoint(receiver)
         return ep.inc == target.inc and ep.peer_inc == target.peer_inc and ep.state is target.state
 
-    found = shortest_path_to(machine, world, again)
-    onward, reached = found if found is not None else (None, world)
-    return Replay(config, receiver, followed, blocked, world, onward, reached)
+    graph = ex.digraph()
+    start = ex.index[world]
+    distance = nx.single_source_shortest_path_length(graph, start)
+    goals = sorted((d, sid) for sid, d in distance.items() if again(ex.states[sid]))
+    if not goals:
+        return Replay(bound.config, receiver, followed, blocked, world, None, world)
+    path = nx.shortest_path(graph, start, goals[0][1])
+    onward = [ex.labels[graph[u][v]["labels"][0]] for u, v in itertools.pairwise(path)]
+    return Replay(bound.config, receiver, followed, blocked, world, onward, ex.states[path[-1]])
 
 
 def _before_last_step(machine: Machine, counterexample: Counterexample) -> World:
@@ -197,26 +211,6 @@ def _before_last_step(machine: Machine, counterexample: Counterexample) -> World
     for _, label in counterexample.path[:-1]:
         world = machine.step(world, label).target
     return world
-
-
-def shortest_path_to(machine: Machine, start: World, goal: Callable[[World], bool]) -> tuple[list[Label], World] | None:
-    """Breadth-first from ``start`` to the nearest state satisfying ``goal``; None if no reachable state does."""
-    parent: dict[World, tuple[World, Label] | None] = {start: None}
-    frontier = deque([start])
-    while frontier:
-        world = frontier.popleft()
-        if goal(world):
-            path: list[Label] = []
-            at = world
-            while (link := parent[at]) is not None:
-                at, label = link
-                path.append(label)
-            return path[::-1], world
-        for t in machine.successors(world):
-            if t.target not in parent:
-                parent[t.target] = (world, t.label)
-                frontier.append(t.target)
-    return None
 
 
 def _ticks(n: int) -> str:
@@ -282,7 +276,7 @@ def derivation_text(d: Derivation) -> str:
         lines.append(f"  {cx.message}")
     lines.append(f"  shortest trace ({len(cx.path)} steps):")
     lines.append(format_trace(build_trace(machine, cx.path)).rstrip("\n"))
-    replay = replay_at(bound.config, cx, below.config)
+    replay = replay_at(bound, below)
     lines += ["", f"At the bound, TIME-WAIT = {_ticks(bound.ticks)}, the same schedule:"]
     lines += _replay_lines(replay, len(cx.path))
     return "\n".join(lines) + "\n"
@@ -355,7 +349,7 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
             "message": cx.message,
             "trace": [s.to_json() for s in build_trace(Machine(below.config), cx.path)],
         }
-        replay = replay_at(bound.config, cx, below.config)
+        replay = replay_at(bound, below)
         path = [(0, label) for _, label in replay.followed] + [(0, label) for label in replay.onward or []]
         doc["at_bound"] = {
             "time_wait_ticks": bound.ticks,

@@ -49,7 +49,7 @@ def test_the_preset_does_not_hold_the_answer(derivation: Derivation) -> None:
 def test_at_the_bound_the_schedule_breaks_off_and_no_old_segment_survives(derivation: Derivation) -> None:
     bound, below = derivation.bound, derivation.below
     assert bound is not None and below is not None and below.result.counterexample is not None
-    replay = replay_at(bound.config, below.result.counterexample, below.config)
+    replay = replay_at(bound, below)
     assert replay.blocked is not None and len(replay.followed) == 25
     assert replay.world.a.state is TIME_WAIT  # still waiting where the shorter TIME-WAIT had expired
     assert replay.onward is not None and replay.reached.a.state is ESTABLISHED
