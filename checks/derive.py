@@ -70,7 +70,7 @@ class Replay:
 
     config: Config
     receiver: int  # the endpoint that accepted the old duplicate below the bound
-    followed: list[tuple[int, Label]]  # the steps that could still be taken, as (step, label)
+    followed: list[Label]  # the steps that could still be taken, in order
     blocked: Label | None  # the first step that could not; None if the whole schedule ran
     world: World  # the state reached when it stopped
     onward: list[Label] | None  # from there, the shortest way to the situation the violation needed (None: none)
@@ -179,15 +179,15 @@ def replay_at(bound: Attempt, below: Attempt) -> Replay:
     ex = bound.exploration
     machine = ex.machine
     world = machine.initial()
-    followed: list[tuple[int, Label]] = []
+    followed: list[Label] = []
     blocked: Label | None = None
-    for number, (_, label) in enumerate(counterexample.path, 1):
+    for _, label in counterexample.path:
         try:
             world = machine.step(world, label).target
         except KeyError:
             blocked = label
             break
-        followed.append((number, label))
+        followed.append(label)
     receiver = counterexample.path[-1][1].actor
     target = _before_last_step(Machine(below.config), counterexample).endpoint(receiver)
 
@@ -304,7 +304,7 @@ def _replay_lines(replay: Replay, length: int) -> list[str]:
         f"  the shortest way on, to {me} in {ep.state} with {peer}'s incarnation {ep.peer_inc} "
         f"({len(replay.onward)} steps):"
     )
-    path = [(0, label) for _, label in replay.followed] + [(0, label) for label in replay.onward]
+    path = [(0, label) for label in replay.followed + replay.onward]
     steps = build_trace(Machine(config), path)[taken:]
     lines.append(format_trace(steps).split("\n", 1)[1].rstrip("\n") if steps else "  (none)")
     old = replay.old_in_flight()
@@ -350,7 +350,7 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
             "trace": [s.to_json() for s in build_trace(Machine(below.config), cx.path)],
         }
         replay = replay_at(bound, below)
-        path = [(0, label) for _, label in replay.followed] + [(0, label) for label in replay.onward or []]
+        path = [(0, label) for label in replay.followed + (replay.onward or [])]
         doc["at_bound"] = {
             "time_wait_ticks": bound.ticks,
             "steps_followed": len(replay.followed),

@@ -8,6 +8,7 @@ correct rules must hold to the same depth.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -47,9 +48,13 @@ def assert_same_shortest(config: Config, prop: str, rules: tuple[Rule, ...], dep
     assert length == len(explicit.counterexample.path)
     # The BMC trace replays on the explicit engine (build_trace steps through Machine.step).
     assert len(build_trace(Machine(config, rules), symbolic.counterexample.path)) == length
-    # Several traces can be shortest (A or B may be the one that goes wrong first): BMC's message is the
-    # explicit engine's own verdict on BMC's last step, not necessarily the one on BFS's trace.
-    assert symbolic.counterexample.message and explicit.counterexample.message
+
+    # Several traces can be shortest, and A or B may be the one that goes wrong first: the two engines
+    # must report the same violation, up to which endpoint it happened to.
+    def either_side(message: str) -> str:
+        return re.sub(r"\b[AB]\b", "X", message)
+
+    assert either_side(symbolic.counterexample.message) == either_side(explicit.counterexample.message)
     return length
 
 
