@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 check: bootstrap
 	$(BIN)/tcpspec check --junit build/check-junit.xml
 	$(BIN)/tcpspec check --engine all --config checks/configs/handshake-capacity-2.toml --depth 8 --junit build/check-engines-junit.xml
+	$(BIN)/tcpspec check --engine all --config lifecycle --junit build/check-lifecycle-junit.xml
 	$(BIN)/tcpspec check --engine smt --symbolic-iss --config checks/configs/handshake-capacity-1.toml --depth 6 \
 	  -p handshake-sync -p stream-integrity --junit build/check-any-iss-junit.xml
 	$(BIN)/tcpspec derive time-wait > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }

@@ -75,6 +75,9 @@ def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, flo
 INDUCTION_RUNS = (
     ("checks/configs/handshake-capacity-2.toml", False),
     ("checks/configs/handshake-capacity-1.toml", True),
+    ("lifecycle", False),
+    ("checks/configs/reorder-capacity-2.toml", False),
+    ("chaos", False),
 )
 
 

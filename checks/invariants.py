@@ -178,9 +178,65 @@ def _calls_before(ep: EndpointConfig, pc: Term, calls: tuple[Call, ...]) -> z3.B
     return total
 
 
+def _opening_calls(ep: EndpointConfig) -> list[int]:
+    """The script positions whose call can open actively: OPEN, and SEND before the incarnation's WAIT-OPEN.
+
+    A SEND opens actively only in LISTEN (§3.10.2); after WAIT-OPEN the TCB is synchronized or gone
+    (§3.9.1.8), and a TCB never goes back to LISTEN from there.
+    """
+    out, waited = [], False
+    for k, call in enumerate(ep.script):
+        if call in (Call.OPEN, Call.LISTEN):
+            waited = False
+        if call is Call.OPEN or (call in (Call.SEND, Call.SEND_URGENT) and not waited):
+            out.append(k)
+        waited = waited or call is Call.WAIT_OPEN
+    return out
+
+
+def _closes_second(ep: EndpointConfig) -> bool:
+    """Every CLOSE in the script waits for the peer's FIN first (a WAIT-EOF since the last OPEN or LISTEN)."""
+    waited = False
+    for call in ep.script:
+        if call in (Call.OPEN, Call.LISTEN):
+            waited = False
+        if call is Call.CLOSE and not waited:
+            return False
+        waited = waited or call is Call.WAIT_EOF
+    return True
+
+
+def _closes_unopened(ep: EndpointConfig) -> bool:
+    """Some CLOSE in the script is not preceded by a WAIT-OPEN since the last OPEN or LISTEN."""
+    waited = False
+    for call in ep.script:
+        if call in (Call.OPEN, Call.LISTEN):
+            waited = False
+        if call is Call.CLOSE and not waited:
+            return True
+        waited = waited or call is Call.WAIT_OPEN
+    return False
+
+
+def _waits(ep: EndpointConfig, rel: Relation) -> list[tuple[int, frozenset[TcpState]]]:
+    """The script positions of the calls that wait, each with the states in which its rule lets it return."""
+    out = []
+    for k, call in enumerate(ep.script):
+        states = [r.states for r in rel.machine.rules if call in r.calls]
+        if call in (Call.WAIT_OPEN, Call.WAIT_EOF, Call.WAIT_CLOSED) and states:
+            out.append((k, frozenset().union(*states)))
+    return out
+
+
+def _between(pc: Term, k: int, ep: EndpointConfig) -> z3.BoolRef:
+    """Call ``k`` has returned, and no OPEN or LISTEN after it has been called yet."""
+    reopen = next((j for j in range(k + 1, len(ep.script)) if ep.script[j] in (Call.OPEN, Call.LISTEN)), len(ep.script))
+    return z3.And(z3.UGT(pc.e, k), z3.ULE(pc.e, reopen))
+
+
 def _opened_actively(ep: EndpointConfig, pc: Term) -> z3.BoolRef:
-    """The user called OPEN, or SEND (which opens a LISTEN actively, §3.10.2), before call ``pc``."""
-    return _calls_before(ep, pc, (Call.OPEN, Call.SEND, Call.SEND_URGENT)) != 0
+    """The user called OPEN, or SEND in LISTEN (which opens actively, §3.10.2), before call ``pc``."""
+    return z3.Or(*[z3.UGT(pc.e, k) for k in _opening_calls(ep)], z3.BoolVal(False))
 
 
 def _inside(low: Term | z3.BitVecRef, x: Term | z3.BitVecRef, high: Term | z3.BitVecRef) -> z3.BoolRef:
@@ -465,6 +521,348 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
     return out
 
 
+def _unbounded_in_order(config: Config) -> bool:
+    """Segments arrive in order and are sent once (no reordering, duplication or retransmission), and the
+    network has no capacity of its own: only the protocol bounds what is in flight."""
+    return not config.reorder and not config.duplicate and config.retries is None and config.capacity is None
+
+
+def _ended(e: SymEnded, outcome: Outcome) -> z3.BoolRef:
+    return (e.outcome == OUTCOMES.index(outcome)).e
+
+
+def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """Facts of a connection's life, from the user's calls to the last ACK.
+
+    True everywhere, but only the proofs on unbounded in-order networks need them; elsewhere each
+    would cost Houdini queries (every one of them hard) for nothing, so they are built only there.
+    """
+    if not _unbounded_in_order(rel.config):
+        return []
+    out = []
+    for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
+        # A WAIT returned only in the states its rule accepts, and the TCB has not left them since (until
+        # the next OPEN or LISTEN): WAIT-OPEN leaves it synchronized or closed, WAIT-EOF past the peer's FIN.
+        for k, after in _waits(cfg, rel):
+            out.append((f"{name}.waited[{k}]", z3.Implies(_between(ep.pc, k, cfg), _is(ep.state, after))))
+        if _closes_second(cfg):
+            # Its user closes only after the peer's FIN (WAIT-EOF): a passive close, CLOSE-WAIT to LAST-ACK.
+            first = (TcpState.FIN_WAIT_1, TcpState.FIN_WAIT_2, TcpState.CLOSING, TcpState.TIME_WAIT)
+            out.append((f"{name}.passive-close", z3.Not(_is(ep.state, first))))
+            for j, e in enumerate(ep.history.items):
+                out.append(
+                    (f"{name}.passive-close[{j}]", z3.Implies(ep.history.used(j).e, z3.Not(_is(e.state, first))))
+                )
+        # The first OPEN or LISTEN finds the endpoint CLOSED and creates its first TCB (§3.10.1).
+        opened = _calls_before(cfg, ep.pc, (Call.OPEN, Call.LISTEN)) + int(cfg.listening)
+        out.append((f"{name}.first", (ep.inc != 0).e == (opened != 0)))
+        # A TCB is synchronized only once its SYN was acknowledged (§3.10.7.3, §3.10.7.4 fifth).
+        acked = _inside(ep.iss.e + 1, ep.snd_una, ep.snd_nxt)
+        out.append((f"{name}.syn-acked", z3.Implies(_is(ep.state, SYNCHRONIZED), acked)))
+        # FIN-WAIT-2 and TIME-WAIT: the FIN, and so everything before it, was acknowledged (§3.10.7.4);
+        # in FIN-WAIT-1, CLOSING and LAST-ACK a FIN once sent is not, for its ACK moves the TCB on.
+        done = _is(ep.state, (TcpState.FIN_WAIT_2, TcpState.TIME_WAIT))
+        out.append((f"{name}.all-acked", z3.Implies(done, ep.snd_una.e == ep.snd_nxt.e)))
+        waiting = z3.And(_is(ep.state, (TcpState.FIN_WAIT_1, TcpState.CLOSING, TcpState.LAST_ACK)), _fin_sent(ep))
+        out.append((f"{name}.fin-unacked", z3.Implies(waiting, ep.snd_una.e != ep.snd_nxt.e)))
+        out += _fin_received(name, ep, peer)
+        out += _synchronized(name, ep, peer)
+        out += _ended_incarnations(name, ep, peer, cfg, peer_cfg, rel)
+        out += _segments_sent(name, ep, peer, chan, cfg, peer_cfg, rel)
+    return out
+
+
+def _fin_received(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[str, z3.BoolRef]]:
+    """A FIN received was sent, and was the last sequence number its sender used (§3.10.4)."""
+    out = []
+    same = z3.And((ep.peer_inc == peer.inc).e, _has_iss(peer))
+    got_fin = _is(ep.state, FIN_RECEIVED)
+    out.append((f"{name}.fin-was-sent", z3.Implies(z3.And(got_fin, same), _fin_sent(peer))))
+    out.append((f"{name}.fin-all", z3.Implies(z3.And(got_fin, _synced_with(ep, peer)), ep.rcv_nxt.e == peer.snd_nxt.e)))
+    for j, e in enumerate(ep.history.items):
+        ended = z3.And(ep.history.used(j).e, _is(e.state, FIN_RECEIVED), (e.peer_inc == peer.inc).e, _has_iss(peer))
+        out.append((f"{name}.fin-was-sent[{j}]", z3.Implies(ended, _fin_sent(peer))))
+    for k, e in enumerate(peer.history.items):
+        gone = z3.And(got_fin, peer.history.used(k).e, (ep.peer_inc == k + 1).e)
+        out.append((f"{name}.fin-was-sent-by[{k}]", z3.Implies(gone, _is(e.state, CLOSED_BY_USER))))
+        out.append((f"{name}.fin-all[{k}]", z3.Implies(gone, ep.delivered.length.e == e.sent.e)))
+    return out
+
+
+def _synchronized(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[str, z3.BoolRef]]:
+    """Synchronized means the peer acknowledged our SYN: the peer's incarnation was past its own SYN."""
+    out = []
+    answered = SYNCHRONIZED | {SYN_RECEIVED}
+    acked = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == peer.inc).e, _has_iss(peer))
+    out.append((f"{name}.acked", z3.Implies(acked, _is(peer.state, answered))))
+    for j, e in enumerate(peer.history.items):
+        gone = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == j + 1).e, peer.history.used(j).e)
+        out.append((f"{name}.acked-by[{j}]", z3.Implies(gone, _is(e.state, answered))))
+    for i, mine in enumerate(ep.history.items):
+        was = z3.And(ep.history.used(i).e, _is(mine.state, SYNCHRONIZED))
+        live = z3.And(was, (mine.peer_inc == peer.inc).e)
+        out.append((f"{name}[{i}].acked", z3.Implies(live, _is(peer.state, answered | {CLOSED}))))
+        for j, e in enumerate(peer.history.items):
+            gone = z3.And(was, (mine.peer_inc == j + 1).e, peer.history.used(j).e)
+            out.append((f"{name}[{i}].acked-by[{j}]", z3.Implies(gone, _is(e.state, answered))))
+    return out
+
+
+def _ended_incarnations(
+    name: str, ep: SymEndpoint, peer: SymEndpoint, cfg: EndpointConfig, peer_cfg: EndpointConfig, rel: Relation
+) -> list[tuple[str, z3.BoolRef]]:
+    """An ended incarnation's last state agrees with the script that ran it and with what it sent."""
+    out = []
+    listens = _calls_before(cfg, ep.pc, (Call.LISTEN,)) + int(cfg.listening)
+    for j, e in enumerate(ep.history.items):
+        facts = [
+            z3.Implies((e.state == int(SYN_SENT)).e, _opened_actively(cfg, ep.pc)),
+            # Data goes out only once synchronized (§3.10.2: SEND queues before).
+            z3.Implies(z3.Not(_is(e.state, SYNCHRONIZED)), (e.sent == 0).e),
+            # CLOSE before the TCB synchronized needs a CLOSE the user calls without waiting for the open.
+            z3.Implies(
+                z3.And(_is(e.state, (LISTEN, SYN_SENT)), _ended(e, Outcome.CLOSED)), z3.BoolVal(_closes_unopened(cfg))
+            ),
+            z3.Implies(_is(e.state, SYNCHRONIZED | {SYN_RECEIVED}), (e.peer_inc != 0).e),
+            z3.Implies((e.state == int(LISTEN)).e, listens != 0),
+            # Refused in SYN-RECEIVED: an active open (a passive one goes back to LISTEN).
+            z3.Implies(
+                z3.And((e.state == int(SYN_RECEIVED)).e, _ended(e, Outcome.REFUSED)), _opened_actively(cfg, ep.pc)
+            ),
+            # SYN-RECEIVED without a LISTEN: the peer's SYN crossed ours (§3.5, Figure 7).
+            z3.Implies(z3.And((e.state == int(SYN_RECEIVED)).e, listens == 0), _opened_actively(peer_cfg, peer.pc)),
+        ]
+        out.append((f"{name}.ended[{j}]", z3.Implies(ep.history.used(j).e, z3.And(*facts))))
+    return out
+
+
+def _segments_sent(
+    name: str,
+    ep: SymEndpoint,
+    peer: SymEndpoint,
+    chan: Slots,
+    cfg: EndpointConfig,
+    peer_cfg: EndpointConfig,
+    rel: Relation,
+) -> list[tuple[str, z3.BoolRef]]:
+    """What the rules that send segments imply about the ones in flight (§3.10.7)."""
+    out = []
+    me, them = _index(name), 1 - _index(name)
+    listens = _calls_before(cfg, ep.pc, (Call.LISTEN,)) + int(cfg.listening)
+    my_units = z3.BitVecVal(cfg.sends + 2, SEQ_BITS)
+    for i, seg in enumerate(chan.items):
+        tag = f"{name}>[{i}]"
+        used, rst = chan.used(i).e, seg.RST.e
+        # A TCB that ended in SYN-SENT never acknowledged anything: it sent SYNs, and RSTs without ACK.
+        for j, e in enumerate(ep.history.items):
+            unsynced = z3.And(used, ep.history.used(j).e, (seg.inc == j + 1).e, (e.state == int(SYN_SENT)).e)
+            out.append((f"{tag}.ended-in-syn-sent[{j}]", z3.Implies(unsynced, z3.Not(seg.ACK.e))))
+        # A SYN,ACK from an endpoint that never listened answers a SYN of a simultaneous open (§3.5).
+        syn_ack = z3.And(used, seg.SYN.e, seg.ACK.e)
+        crossed = z3.Implies(listens == 0, _opened_actively(peer_cfg, peer.pc))
+        out.append((f"{tag}.syn-ack-crossed", z3.Implies(syn_ack, crossed)))
+        # A RST carries SND.NXT, or the ACK of the segment it answers (an ACK of this endpoint's
+        # sequence numbers), or SEQ 0 with an ACK when that segment had none (§3.10.7.1).
+        rst_seq = z3.Or(_any_anchored(rel, me, seg.seq, 0, my_units), z3.And((seg.seq == 0).e, seg.ACK.e))
+        out.append((f"{tag}.rst", z3.Implies(z3.And(used, rst), rst_seq)))
+        # A TCB sends RST and stays only in SYN-SENT or SYN-RECEIVED (a bad ACK, §3.10.7.3-4); anywhere
+        # else a RST ends the incarnation (ABORT, or a SYN in the window without RFC 5961).
+        live = z3.And(used, rst, (seg.inc == ep.inc).e, _has_iss(ep))
+        out.append((f"{tag}.rst-live", z3.Implies(live, _is(ep.state, (SYN_SENT, SYN_RECEIVED)))))
+        # RST,ACK comes only from CLOSED, answering a segment without ACK: the peer's bare SYN.
+        rst_ack = z3.And(
+            (seg.seq == 0).e, _any_configured_iss(rel, them, Term(seg.ack.e - 1)), _opened_actively(peer_cfg, peer.pc)
+        )
+        out.append((f"{tag}.rst-ack", z3.Implies(z3.And(used, rst, seg.ACK.e), rst_ack)))
+        # A segment without ACK carries zero in its acknowledgment field.
+        out.append((f"{tag}.ack-zero", z3.Implies(z3.And(used, z3.Not(seg.ACK.e)), (seg.ack == 0).e)))
+    return out
+
+
+def fifo_channels(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    if not _unbounded_in_order(rel.config):
+        return []
+    out = []
+    for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
+        peer_chan = w.ba if chan is w.ab else w.ab
+        mine = z3.BitVecVal(cfg.sends + 2, SEQ_BITS)  # SYN, the units, FIN
+        theirs = z3.BitVecVal(peer_cfg.sends + 2, SEQ_BITS)
+        items = chan.items
+        for i in range(len(items) - 1):
+            s, t = items[i], items[i + 1]
+            later = chan.used(i + 1).e
+            # An endpoint's incarnations follow one another: FIFO keeps their segments in that order, and
+            # one that never opened sends at most the one RST that answers the peer's SYN.
+            out.append(
+                (f"{name}>[{i}]<=[{i + 1}].inc", z3.Implies(later, z3.And(z3.ULE(s.inc.e, t.inc.e), (t.inc != 0).e)))
+            )
+            pair = z3.And(later, (s.inc == t.inc).e)
+            seq_step = (t.seq + t.len).e - (s.seq + s.len).e
+            ack_step = t.ack.e - s.ack.e
+            acks = z3.Implies(s.ACK.e, z3.And(t.ACK.e, z3.ULE(ack_step, theirs)))
+            moved = z3.Or(seq_step != 0, z3.And(s.ACK.e, ack_step != 0), z3.And(z3.Not(s.ACK.e), t.ACK.e))
+            out.append((f"{name}>[{i}]<[{i + 1}]", z3.Implies(pair, z3.And(z3.ULE(seq_step, mine), acks, moved))))
+            # An incarnation's SYN is the first segment it sends (a SYN,ACK may follow its SYN: §3.5 Figure 7).
+            out.append((f"{name}>[{i}]<[{i + 1}].syn-first", z3.Implies(z3.And(pair, t.SYN.e), s.SYN.e)))
+            if rel.config.loss == 0:
+                # Nothing lost in between: each segment begins where the one before it ended.
+                plain = z3.And(pair, z3.Not(s.RST.e), z3.Not(t.RST.e))
+                out.append((f"{name}>[{i}]<[{i + 1}].next", z3.Implies(plain, t.seq.e == (s.seq + s.len).e)))
+        if rel.config.loss == 0 and items:
+            # Nothing lost: the first segment in flight is the next one the peer expects, and a bare ACK
+            # there acknowledges something the peer has not yet seen acknowledged.
+            s = items[0]
+            peer_synced = z3.And(chan.used(0).e, (s.inc != 0).e, _has_irs(peer), (peer.peer_inc == s.inc).e)
+            bare = z3.Not(z3.Or(s.SYN.e, s.FIN.e, s.has_text.e, s.RST.e))
+            first = z3.And(
+                s.seq.e == peer.rcv_nxt.e,
+                z3.Implies(s.ACK.e, _inside(peer.snd_una, s.ack, peer.snd_nxt)),
+                z3.Implies(bare, s.ack.e != peer.snd_una.e),
+            )
+            out.append((f"{name}>[0].first", z3.Implies(z3.And(peer_synced, z3.Not(s.RST.e)), first)))
+            # ...and with nothing in flight, the peer has received everything sent.
+            synced = z3.And((chan.length == 0).e, _has_iss(ep), _has_irs(peer), (peer.peer_inc == ep.inc).e)
+            out.append((f"{name}>empty", z3.Implies(synced, peer.rcv_nxt.e == ep.snd_nxt.e)))
+        if len(cfg.incarnations) == 1 and len(peer_cfg.incarnations) == 1 and not rel.config.crash:
+            # One incarnation each, in order, each segment once: every ACK that arrives is acceptable, so
+            # no TCB answers one with a RST and lives on (§3.10.7.3-4); only CLOSED or ABORT sends RST.
+            for i, s in enumerate(items):
+                live = z3.And(chan.used(i).e, s.RST.e, (s.inc == ep.inc).e, _has_iss(ep))
+                out.append((f"{name}>[{i}].no-live-rst", z3.Not(live)))
+                # ...a RST from the peer before it ever opened answers our SYN, which it took: no
+                # incarnation of the peer has that SYN.
+                refusal = z3.BoolVal(False)
+                if i < len(peer_chan.items):
+                    r = peer_chan.items[i]
+                    refusal = z3.And(peer_chan.used(i).e, r.RST.e, (r.inc == 0).e)
+                taken = z3.Or(
+                    z3.And(_has_irs(peer), (peer.peer_inc == ep.inc).e),
+                    *[
+                        z3.And(peer.history.used(k).e, (f.peer_inc == ep.inc).e)
+                        for k, f in enumerate(peer.history.items)
+                    ],
+                    *[z3.And(chan.used(k).e, f.SYN.e, (f.inc == ep.inc).e) for k, f in enumerate(items)],
+                )
+                out.append((f"{name}<[{i}].refusal", z3.Implies(z3.And(refusal, _has_iss(ep)), z3.Not(taken))))
+                # ...every ACK acknowledges what the peer's (only) incarnation has sent...
+                acking = z3.And(chan.used(i).e, s.ACK.e, z3.Not(s.RST.e), _has_iss(peer))
+                sent_by_peer = _inside(peer.iss.e + 1, s.ack, peer.snd_nxt)
+                out.append((f"{name}>[{i}].acks-sent", z3.Implies(acking, sent_by_peer)))
+                if i == 0:
+                    # ...and nothing resets a passive peer to LISTEN once it answered our SYN.
+                    synced = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == peer.inc).e)
+                    out.append((f"{name}.peer-not-listening", z3.Implies(synced, z3.Not(_is(peer.state, (LISTEN,))))))
+                if not any(c is Call.ABORT for c in (*cfg.script, *peer_cfg.script)):
+                    # ...and without ABORT nobody is left to send one but a TCB not yet listening, which
+                    # answers the peer's SYN (a RST,ACK of incarnation 0), and nobody is reset.
+                    early = z3.And(chan.used(i).e, s.RST.e)
+                    out.append((f"{name}>[{i}].only-early-rst", z3.Implies(early, (s.inc == 0).e)))
+                    ended_reset = [
+                        z3.And(
+                            ep.history.used(j).e,
+                            (e.outcome == OUTCOMES.index(Outcome.RESET)).e,
+                            _is(e.state, SYNCHRONIZED),
+                        )
+                        for j, e in enumerate(ep.history.items)
+                    ]
+                    if i == 0:
+                        out.append((f"{name}.never-reset", z3.Not(z3.Or(*ended_reset, z3.BoolVal(False)))))
+                # ...and after a normal close nothing of the peer's is left to answer: its last segment,
+                # the ACK of our FIN (or our ACK of its FIN), was the one that closed us.
+                closed_ok = [
+                    z3.And(
+                        ep.history.used(j).e,
+                        (e.outcome == OUTCOMES.index(Outcome.CLOSED)).e,
+                        _is(e.state, (TcpState.TIME_WAIT, TcpState.LAST_ACK)),
+                    )
+                    for j, e in enumerate(ep.history.items)
+                ]
+                toward = peer_chan.used(i).e if i < len(peer_chan.items) else z3.BoolVal(False)
+                out.append(
+                    (f"{name}<[{i}].after-close", z3.Implies(z3.Or(*closed_ok, z3.BoolVal(False)), z3.Not(toward)))
+                )
+                # ...and a listening TCB has sent nothing yet: nothing ever sends it back to LISTEN.
+                listening = z3.And(chan.used(i).e, _is(ep.state, (LISTEN,)))
+                out.append((f"{name}>[{i}].listen-silent", z3.Implies(listening, (s.inc != ep.inc).e)))
+                if i + 1 < len(items):
+                    # ...so a RST comes from CLOSED, which sends nothing else after it.
+                    t = items[i + 1]
+                    after = z3.And(chan.used(i + 1).e, s.RST.e, (s.inc == t.inc).e)
+                    out.append((f"{name}>[{i}].rst-last", z3.Implies(after, t.RST.e)))
+        # Reset in SYN-SENT: the RST acknowledged our SYN, so it came from a CLOSED peer that had taken
+        # the SYN, sent once (§3.10.7.1, §3.10.7.3): no peer incarnation synchronized with ours, and the
+        # SYN is no longer in flight.
+        for j, e in enumerate(ep.history.items):
+            refused = z3.And(
+                ep.history.used(j).e, (e.state == int(SYN_SENT)).e, (e.outcome == OUTCOMES.index(Outcome.RESET)).e
+            )
+            met = [z3.And(_has_irs(peer), (peer.peer_inc == j + 1).e)]
+            met += [z3.And(peer.history.used(k).e, (f.peer_inc == j + 1).e) for k, f in enumerate(peer.history.items)]
+            met += [z3.And(chan.used(i).e, (s.inc == j + 1).e, s.SYN.e) for i, s in enumerate(items)]
+            out.append((f"{name}[{j}].refused", z3.Implies(refused, z3.Not(z3.Or(*met)))))
+        for i, s in enumerate(items):
+            # Not yet received, so not yet acknowledged: what it carries lies at or beyond SND.UNA.
+            carries = z3.And(chan.used(i).e, (s.inc == ep.inc).e, _has_iss(ep), z3.Or(s.SYN.e, s.FIN.e, s.has_text.e))
+            out.append((f"{name}>[{i}].unacked", z3.Implies(carries, _inside(ep.snd_una, s.seq, ep.snd_nxt))))
+            # An incarnation that closed in LAST-ACK or TIME-WAIT saw all it sent acknowledged: none of it is left.
+            for j, e in enumerate(ep.history.items):
+                done = z3.And(
+                    ep.history.used(j).e,
+                    _is(e.state, (TcpState.LAST_ACK, TcpState.TIME_WAIT)),
+                    (e.outcome == OUTCOMES.index(Outcome.CLOSED)).e,
+                )
+                ended = z3.And(chan.used(i).e, (s.inc == j + 1).e, z3.Or(s.SYN.e, s.FIN.e, s.has_text.e))
+                out.append((f"{name}>[{i}].acked[{j}]", z3.Not(z3.And(done, ended))))
+            # In order: the receiver meets a newer incarnation of ours only after every older segment.
+            behind = z3.And(
+                z3.ULE(peer.peer_inc.e, s.inc.e),
+                *[
+                    z3.Implies(peer.history.used(j).e, z3.ULE(e.peer_inc.e, s.inc.e))
+                    for j, e in enumerate(peer.history.items)
+                ],
+            )
+            out.append((f"{name}>[{i}].not-overtaken", z3.Implies(chan.used(i).e, behind)))
+            # Sent once and not yet arrived: nobody has acknowledged this SYN, so its sender has not
+            # reached a synchronized state, and the peer has not synchronized with its incarnation.
+            syn = z3.And(chan.used(i).e, s.SYN.e, z3.Not(s.ACK.e), (s.inc == ep.inc).e)
+            unanswered = z3.And(
+                z3.Or(_is(ep.state, (SYN_SENT, SYN_RECEIVED)), z3.Not(_has_iss(ep))),
+                z3.Not(z3.And(_has_irs(peer), (peer.peer_inc == s.inc).e)),
+            )
+            out.append((f"{name}>[{i}].syn-unanswered", z3.Implies(syn, unanswered)))
+            for j, e in enumerate(peer.history.items):
+                synced = z3.And(
+                    peer.history.used(j).e, (e.peer_inc == s.inc).e, _is(e.state, SYNCHRONIZED | {SYN_RECEIVED})
+                )
+                out.append((f"{name}>[{i}].syn-unanswered[{j}]", z3.Implies(syn, z3.Not(synced))))
+            # Likewise data in flight has not been delivered by the incarnation it was sent to.
+            text = z3.And(chan.used(i).e, s.has_text.e)
+            kept = [
+                z3.Implies(
+                    z3.And(_has_irs(peer), (peer.peer_inc == s.inc).e), z3.ULT(peer.delivered.length.e, s.data.e)
+                )
+            ]
+            kept += [
+                z3.Implies(
+                    z3.And(peer.history.used(j).e, (e.peer_inc == s.inc).e), z3.ULT(e.delivered.length.e, s.data.e)
+                )
+                for j, e in enumerate(peer.history.items)
+            ]
+            out.append((f"{name}>[{i}].text-unanswered", z3.Implies(text, z3.And(*kept))))
+            # Likewise a FIN in flight has not been received by the incarnation it was sent to.
+            fin = z3.And(chan.used(i).e, s.FIN.e)
+            got = [z3.And(_has_irs(peer), (peer.peer_inc == s.inc).e, _is(peer.state, FIN_RECEIVED))]
+            got += [
+                z3.And(peer.history.used(j).e, (e.peer_inc == s.inc).e, _is(e.state, FIN_RECEIVED))
+                for j, e in enumerate(peer.history.items)
+            ]
+            out.append((f"{name}>[{i}].fin-unanswered", z3.Implies(fin, z3.Not(z3.Or(*got)))))
+            last = z3.And((chan.length == i + 1).e, (s.inc == ep.inc).e, _has_iss(ep))
+            same = z3.And((s.seq + s.len).e == ep.snd_nxt.e, z3.Implies(s.ACK.e, s.ack.e == ep.rcv_nxt.e))
+            out.append((f"{name}>[{i}].last", z3.Implies(last, same)))
+    return out
+
+
 #: The invariant whose loss voids every proof (its name is :data:`checks.induction.SLOTS_HOLD`).
 SLOTS = Invariant(
     "representable",
@@ -512,6 +910,18 @@ STRENGTHENING: tuple[Invariant, ...] = (
         received_was_sent,
     ),
     Invariant("irs-is-peer-iss", "IRS is an ISS the synchronized peer incarnation may select", irs_is_peer_iss),
+    Invariant(
+        "progress",
+        "a connection only moves forward: WAITs return in the states they wait for, the FIN is sent last, "
+        "synchronized means acknowledged (§3.10)",
+        progress,
+    ),
+    Invariant(
+        "fifo-channels",
+        "sent once and kept in order, each segment in flight moves SEG.SEQ + SEG.LEN or SEG.ACK beyond the one "
+        "before it, and the last carries the sender's SND.NXT and RCV.NXT: so few fit in flight (§3.4)",
+        fifo_channels,
+    ),
 )
 
 
