@@ -194,27 +194,15 @@ def _opening_calls(ep: EndpointConfig) -> list[int]:
     return out
 
 
-def _closes_second(ep: EndpointConfig) -> bool:
-    """Every CLOSE in the script waits for the peer's FIN first (a WAIT-EOF since the last OPEN or LISTEN)."""
-    waited = False
-    for call in ep.script:
-        if call in (Call.OPEN, Call.LISTEN):
-            waited = False
-        if call is Call.CLOSE and not waited:
-            return False
-        waited = waited or call is Call.WAIT_EOF
-    return True
-
-
-def _closes_unopened(ep: EndpointConfig) -> bool:
-    """Some CLOSE in the script is not preceded by a WAIT-OPEN since the last OPEN or LISTEN."""
+def _closes_before(ep: EndpointConfig, wait: Call) -> bool:
+    """Some CLOSE in the script comes without a ``wait`` call since the last OPEN or LISTEN."""
     waited = False
     for call in ep.script:
         if call in (Call.OPEN, Call.LISTEN):
             waited = False
         if call is Call.CLOSE and not waited:
             return True
-        waited = waited or call is Call.WAIT_OPEN
+        waited = waited or call is wait
     return False
 
 
@@ -546,7 +534,7 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
         # the next OPEN or LISTEN): WAIT-OPEN leaves it synchronized or closed, WAIT-EOF past the peer's FIN.
         for k, after in _waits(cfg, rel):
             out.append((f"{name}.waited[{k}]", z3.Implies(_between(ep.pc, k, cfg), _is(ep.state, after))))
-        if _closes_second(cfg):
+        if not _closes_before(cfg, Call.WAIT_EOF):
             # Its user closes only after the peer's FIN (WAIT-EOF): a passive close, CLOSE-WAIT to LAST-ACK.
             first = (TcpState.FIN_WAIT_1, TcpState.FIN_WAIT_2, TcpState.CLOSING, TcpState.TIME_WAIT)
             out.append((f"{name}.passive-close", z3.Not(_is(ep.state, first))))
@@ -622,7 +610,8 @@ def _ended_incarnations(
             z3.Implies(z3.Not(_is(e.state, SYNCHRONIZED)), (e.sent == 0).e),
             # CLOSE before the TCB synchronized needs a CLOSE the user calls without waiting for the open.
             z3.Implies(
-                z3.And(_is(e.state, (LISTEN, SYN_SENT)), _ended(e, Outcome.CLOSED)), z3.BoolVal(_closes_unopened(cfg))
+                z3.And(_is(e.state, (LISTEN, SYN_SENT)), _ended(e, Outcome.CLOSED)),
+                z3.BoolVal(_closes_before(cfg, Call.WAIT_OPEN)),
             ),
             z3.Implies(_is(e.state, SYNCHRONIZED | {SYN_RECEIVED}), (e.peer_inc != 0).e),
             z3.Implies((e.state == int(LISTEN)).e, listens != 0),

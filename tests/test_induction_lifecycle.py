@@ -19,7 +19,7 @@ from checks.properties import PROVED
 from checks.symbolic import Relation
 from spec.config import Config
 from spec.presets import preset
-from tests.test_induction import EXPECTED_PROOFS, NEEDED_WITHOUT_CAPACITY, SAFETY
+from tests.test_induction import EXPECTED_PROOFS, NEEDED_WITHOUT_CAPACITY, SAFETY, assert_needed
 
 Proof = tuple[Config, Relation, InductionRun]
 
@@ -47,12 +47,7 @@ def test_what_induction_kept_is_inductive_on_the_lifecycle(lifecycle: Proof) -> 
 @pytest.mark.parametrize("name", NEEDED_WITHOUT_CAPACITY)
 def test_each_invariant_is_needed_on_unbounded_channels(lifecycle: Proof, name: str) -> None:
     config, relation, proof = lifecycle
-    rest = [f for f in STRENGTHENING if f.name != name]
-    assert len(rest) == len(STRENGTHENING) - 1
-    cti = counterexample_to_induction(config, SAFETY, rest, relation=relation, only=set(proof.kept))
-    assert cti is not None, f"{name} is not needed for the proof"
-    print(f"\nwithout {name}:\n{cti.text()}")
-    assert cti.broken
+    assert_needed(config, relation, proof, name)
 
 
 def test_four_slots_are_needed_and_the_proof_says_they_suffice(lifecycle: Proof) -> None:

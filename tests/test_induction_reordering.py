@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from checks.induction import InductionRun, counterexample_to_induction, prove
-from checks.invariants import STRENGTHENING
+from checks.induction import InductionRun, prove
 from checks.properties import PROVED
 from checks.symbolic import Relation
 from spec.config import Config, load_config
-from tests.test_induction import CONFIGS, EXPECTED_PROOFS, NEEDED_WITH_REORDERING, SAFETY
+from tests.test_induction import CONFIGS, EXPECTED_PROOFS, NEEDED_WITH_REORDERING, SAFETY, assert_needed
 
 Proof = tuple[Config, Relation, InductionRun]
 
@@ -35,9 +34,4 @@ def test_the_properties_are_proved_with_reordered_data(reordering: Proof) -> Non
 @pytest.mark.parametrize("name", NEEDED_WITH_REORDERING)
 def test_each_invariant_is_needed_with_reordered_data(reordering: Proof, name: str) -> None:
     config, relation, proof = reordering
-    rest = [f for f in STRENGTHENING if f.name != name]
-    assert len(rest) == len(STRENGTHENING) - 1
-    cti = counterexample_to_induction(config, SAFETY, rest, relation=relation, only=set(proof.kept))
-    assert cti is not None, f"{name} is not needed for the proof"
-    print(f"\nwithout {name}:\n{cti.text()}")
-    assert cti.broken
+    assert_needed(config, relation, proof, name)
