@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check test lint bench bootstrap clean
+.PHONY: check test lint bench diagrams bootstrap clean
 
 check: bootstrap
 	$(BIN)/tcpspec check --junit build/check-junit.xml
@@ -16,6 +16,7 @@ check: bootstrap
 	  -p handshake-sync -p stream-integrity --junit build/check-any-iss-junit.xml
 	$(BIN)/tcpspec derive time-wait > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }
 	@sed -n '1,/^smallest TIME-WAIT/p' build/time-wait.txt
+	$(BIN)/tcpspec diagrams --check
 
 test: bootstrap
 	$(BIN)/ruff check spec checks tests
@@ -26,6 +27,10 @@ lint: bootstrap
 	$(BIN)/ruff check spec checks tests
 	$(BIN)/ruff format --check spec checks tests
 	$(BIN)/mypy
+
+# Regenerate diagrams/ from the spec (byte for byte the same on a second run); commit the result.
+diagrams: bootstrap
+	$(BIN)/tcpspec diagrams
 
 bench: bootstrap
 	$(BIN)/python -m checks.bench --out BENCH.md

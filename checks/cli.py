@@ -15,15 +15,32 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from checks import diagrams
 from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_text, derive_time_wait
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
-from checks.explicit import Exploration
-from checks.properties import PROPERTIES, VIOLATED, Limits, Property, check, property_named
+from checks.explicit import Exploration, explore
+from checks.properties import PROPERTIES, VIOLATED, Limits, Property, Result, check, property_named
+from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
+from checks.render import svg_from_dot
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
+from checks.scenarios import SEARCH_LIMIT, NoRun, find_run, scenario_named, scenarios
+from checks.sequence import (
+    Chart,
+    chart_dot,
+    chart_from_counterexample,
+    chart_from_path,
+    chart_json,
+    chart_mermaid,
+    chart_svg,
+    chart_text,
+)
 from spec.config import Config, ConfigError, load_config
+from spec.machine import Machine
 from spec.presets import preset, presets
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+TRACE_FORMATS = ("text", "json", "dot", "svg", "mermaid")
+GRAPH_FORMATS = ("dot", "svg", "json", "graphml")
 
 
 class UsageError(Exception):
@@ -119,7 +136,41 @@ def build_parser() -> argparse.ArgumentParser:
     der.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     der.add_argument("--max-states", type=int, metavar="N", help="stop each search after N states")
     der.add_argument("--max-seconds", type=float, metavar="S", help="stop each search after S seconds")
-    lst = sub.add_parser("list", help="list the presets, then the properties")
+    trc = sub.add_parser(
+        "trace",
+        help="draw a run: a canonical scenario, or the shortest counterexample to a property",
+        description="Draw a canonical scenario (see `tcpspec list`), or the shortest counterexample to a property of "
+        "a configuration (--config, and --property or the first property violated). Exit codes: 0 a run was drawn, "
+        "1 nothing to draw (the property holds), 2 bad input, 3 the search stopped at a limit.",
+    )
+    trc.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a canonical scenario, e.g. three-way-handshake")
+    trc.add_argument("--config", "-c", metavar="NAME|FILE", help="draw a counterexample found in this configuration")
+    trc.add_argument("--property", "-p", metavar="NAME", help="the property whose counterexample to draw")
+    trc.add_argument("--format", "-f", default="text", choices=TRACE_FORMATS, help="what to write (default: text)")
+    trc.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    trc.add_argument("--max-states", type=int, metavar="N", help="stop the search after N states")
+    trc.add_argument("--max-seconds", type=float, metavar="S", help="stop the search after S seconds")
+    grp = sub.add_parser(
+        "graph",
+        help="draw or export a configuration's reachable state graph",
+        description="dot and svg draw the graph (initial state filled, final states doubled, violations red), or "
+        "with --quotient its quotient by the pair of endpoint states; json and graphml export the whole graph "
+        "with networkx's writers.",
+    )
+    grp.add_argument("--config", "-c", required=True, metavar="NAME|FILE", help="a preset name or a TOML file")
+    grp.add_argument("--format", "-f", default="dot", choices=GRAPH_FORMATS, help="what to write (default: dot)")
+    grp.add_argument("--quotient", action="store_true", help="draw the quotient by endpoint states (large graphs)")
+    grp.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    grp.add_argument("--max-states", type=int, metavar="N", help="refuse configurations with more than N states")
+    dia = sub.add_parser(
+        "diagrams",
+        help="regenerate diagrams/ from the spec, or check that it is up to date",
+        description="Write every diagram (state machine, sequence charts, reachable graphs, README) under --out; "
+        "with --check, write nothing and exit 1 if a committed file differs from what the spec gives now.",
+    )
+    dia.add_argument("--out", default="diagrams", metavar="DIR", help="the directory (default: diagrams)")
+    dia.add_argument("--check", action="store_true", help="only check that DIR is up to date")
+    lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
 
@@ -151,6 +202,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     pwidth = max(len(p.name) for p in PROPERTIES)
     for p in PROPERTIES:
         print(f"{p.name:<{pwidth}}  {p.kind:<11}  {p.statement}")
+    print()
+    swidth = max(len(sc.name) for sc in scenarios())
+    for sc in scenarios():
+        print(f"{sc.name:<{swidth}}  scenario     {sc.shows}")
     return EXIT_OK
 
 
@@ -253,6 +308,125 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_atomically(output, text)
+        except OSError as err:
+            raise UsageError(f"cannot write {output}: {err.strerror}") from None
+
+
+def _chart_output(chart: Chart, fmt: str) -> str:
+    if fmt == "text":
+        return (chart.title + "\n" if chart.title else "") + chart_text(chart)
+    if fmt == "json":
+        return json.dumps(chart_json(chart), indent=2) + "\n"
+    if fmt == "dot":
+        return chart_dot(chart)
+    if fmt == "svg":
+        return chart_svg(chart)
+    return chart_mermaid(chart)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    if args.scenario is not None:
+        if args.config or args.property:
+            raise UsageError("give a SCENARIO, or --config (and --property) for a counterexample, not both")
+        try:
+            sc = scenario_named(args.scenario)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        machine = Machine(sc.config)
+        try:
+            path = find_run(sc, machine, limit=limits.max_states or SEARCH_LIMIT)
+        except NoRun as err:
+            print(f"tcpspec: {err}", file=sys.stderr)
+            return EXIT_INCOMPLETE
+        chart = chart_from_path(machine, path, title=f"{sc.title}: {sc.shows}")
+        _emit(_chart_output(chart, args.format), args.output)
+        return EXIT_OK
+    if not args.config:
+        raise UsageError("give a SCENARIO (see tcpspec list), or --config NAME to draw a counterexample")
+    config = resolve_config(args.config)
+    wanted: list[Property] | None = None
+    if args.property:
+        try:
+            wanted = [property_named(args.property)]
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    ex, results = check(config, wanted, limits)
+    failed = [r for r in results if r.failed and r.counterexample is not None]
+    if not failed:
+        verdicts = "; ".join(f"{r.prop.name} {r.verdict_text}" for r in results)
+        print(f"tcpspec: nothing to draw: no counterexample in {config.name} ({verdicts})", file=sys.stderr)
+        return EXIT_VIOLATED if ex.complete else EXIT_INCOMPLETE
+    result = failed[0]
+    assert result.counterexample is not None
+    title = f"{config.name}: {result.prop.name} VIOLATED" + (
+        f" -- {result.counterexample.message}" if result.counterexample.message else ""
+    )
+    chart = chart_from_counterexample(ex.machine, result.counterexample, title)
+    _emit(_chart_output(chart, args.format), args.output)
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    if args.quotient and args.format in ("json", "graphml"):
+        raise UsageError("--quotient draws (dot, svg); json and graphml export the whole graph")
+    if args.max_states is not None and args.max_states < 1:
+        raise UsageError(f"--max-states must be at least 1, not {args.max_states}")
+    if args.format in ("json", "graphml") or args.quotient:
+        ex = explore(config, max_states=args.max_states)
+        results: list[Result] = []
+    else:  # every state drawn: explore no further than the largest graph dot lays out readably
+        cap = DRAWN_LIMIT + 1 if args.max_states is None else min(args.max_states, DRAWN_LIMIT + 1)
+        ex, results = check(config, None, Limits(max_states=cap))
+        if len(ex.states) > DRAWN_LIMIT:
+            raise UsageError(
+                f"{config.name} has more than {DRAWN_LIMIT:,} reachable states, too many to draw one by one: "
+                "add --quotient to draw them grouped by endpoint states, or export them with --format json|graphml"
+            )
+    if not ex.complete:
+        print(f"tcpspec: {config.name}: {ex.stop_reason}; nothing written", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if args.format == "json":
+        text = graph_json(ex)
+    elif args.format == "graphml":
+        text = graph_graphml(ex)
+    else:
+        dot = quotient_dot(ex) if args.quotient else reachable_dot(ex, violating_states(results))
+        text = dot if args.format == "dot" else svg_from_dot(dot)
+    _emit(text, args.output)
+    return EXIT_OK
+
+
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    show = sys.stderr.isatty()
+
+    def progress(text: str) -> None:
+        if show:
+            print(f"  {text}", file=sys.stderr, flush=True)
+
+    items = diagrams.artifacts(progress)
+    if args.check:
+        problems = diagrams.stale(out, items)
+        if problems:
+            print(f"{out}/ is out of date ({len(problems)} files); run `make diagrams` and commit the result:")
+            for p in problems:
+                print(f"  {p}")
+            return EXIT_VIOLATED
+        print(f"{out}/ is up to date: {len(items)} files")
+        return EXIT_OK
+    changed = diagrams.write(out, items, progress)
+    print(f"{out}/: {len(items)} files, {len(changed)} changed")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -261,6 +435,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "derive":
             return cmd_derive(args)
+        if args.command == "trace":
+            return cmd_trace(args)
+        if args.command == "graph":
+            return cmd_graph(args)
+        if args.command == "diagrams":
+            return cmd_diagrams(args)
         return cmd_check(args)
     except (UsageError, ConfigError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)

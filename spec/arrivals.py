@@ -105,7 +105,7 @@ def listen_reset_ack(x: Ctx) -> None:
     send_reset_to_ack(x)
 
 
-@rule(SEG, "3.10.7.2", states={LISTEN}, step=3, to=SYN_RECEIVED, sends="SYN,ACK")
+@rule(SEG, "3.10.7.2", states={LISTEN}, step=3, to=SYN_RECEIVED, sends="SYN,ACK", on="rcv SYN")
 def listen_syn(x: Ctx) -> None:
     """LISTEN, third: SYN: set RCV.NXT and IRS, select an ISS, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>."""
     t = x.tcb
@@ -147,7 +147,7 @@ def syn_sent_bad_ack(x: Ctx) -> None:
     send_reset_to_ack(x)
 
 
-@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=2, to=CLOSED, outcome=Outcome.RESET)
+@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=2, to=CLOSED, outcome=Outcome.RESET, on="rcv RST")
 def syn_sent_reset(x: Ctx) -> None:
     """SYN-SENT, second: RST with an acceptable ACK: "error: connection reset", enter CLOSED."""
     s = x.seg
@@ -161,7 +161,7 @@ def syn_sent_rst_without_ack(x: Ctx) -> None:
     x.require(s.RST, negate(s.ACK))
 
 
-@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=4, to=ESTABLISHED, sends="ACK")
+@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=4, to=ESTABLISHED, sends="ACK", on="rcv SYN,ACK")
 def syn_sent_syn_ack(x: Ctx) -> None:
     """SYN-SENT, fourth: SYN with ACK of our SYN: set IRS, RCV.NXT, SND.UNA, send ACK, enter ESTABLISHED."""
     s = x.seg
@@ -171,7 +171,7 @@ def syn_sent_syn_ack(x: Ctx) -> None:
     x.send_ack()
 
 
-@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=4, to=SYN_RECEIVED, sends="SYN,ACK")
+@rule(SEG, "3.10.7.3", states={SYN_SENT}, step=4, to=SYN_RECEIVED, sends="SYN,ACK", on="rcv SYN")
 def syn_sent_syn(x: Ctx) -> None:
     """SYN-SENT, fourth: SYN without ACK (simultaneous open): enter SYN-RECEIVED, send SYN,ACK."""
     s = x.seg
@@ -250,13 +250,13 @@ def rst_challenge(x: Ctx) -> None:
     send_ack_now(x)
 
 
-@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=2, to=LISTEN)
+@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=2, to=LISTEN, on="rcv RST")
 def syn_received_reset_passive(x: Ctx) -> None:
     """Second, SYN-RECEIVED from a passive OPEN: RST returns the connection to LISTEN (Note 1)."""
     x.require(rst_valid(x), x.tcb.passive)
 
 
-@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=2, to=CLOSED, outcome=Outcome.REFUSED)
+@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=2, to=CLOSED, outcome=Outcome.REFUSED, on="rcv RST")
 def syn_received_reset_active(x: Ctx) -> None:
     """Second, SYN-RECEIVED from an active OPEN: RST: "connection refused", enter CLOSED."""
     x.require(rst_valid(x), negate(x.tcb.passive))
@@ -269,19 +269,20 @@ def syn_received_reset_active(x: Ctx) -> None:
     step=2,
     to=CLOSED,
     outcome=Outcome.RESET,
+    on="rcv RST",
 )
 def reset(x: Ctx) -> None:
     """Second, ESTABLISHED ... CLOSE-WAIT: RST: "connection reset", flush queues, enter CLOSED."""
     x.require(rst_valid(x))
 
 
-@rule(SEG, "3.10.7.4", states={CLOSING, LAST_ACK}, step=2, to=CLOSED, outcome=Outcome.RESET)
+@rule(SEG, "3.10.7.4", states={CLOSING, LAST_ACK}, step=2, to=CLOSED, outcome=Outcome.RESET, on="rcv RST")
 def reset_while_closing(x: Ctx) -> None:
     """Second, CLOSING, LAST-ACK: RST: enter the CLOSED state, delete the TCB."""
     x.require(rst_valid(x))
 
 
-@rule(SEG, "3.10.7.4", states={TIME_WAIT}, step=2, to=CLOSED, outcome=Outcome.RESET, when=without_rfc1337)
+@rule(SEG, "3.10.7.4", states={TIME_WAIT}, step=2, to=CLOSED, outcome=Outcome.RESET, when=without_rfc1337, on="rcv RST")
 def reset_time_wait(x: Ctx) -> None:
     """Second, TIME-WAIT: RST: enter the CLOSED state, delete the TCB (TIME-WAIT assassination, RFC 1337)."""
     x.require(rst_valid(x))
@@ -296,7 +297,7 @@ def time_wait_ignores_rst(x: Ctx) -> None:
 # --- fourth, check the SYN bit ------------------------------------------------------------------
 
 
-@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=4, to=LISTEN)
+@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=4, to=LISTEN, on="rcv SYN")
 def syn_received_syn_passive(x: Ctx) -> None:
     """Fourth, SYN-RECEIVED from a passive OPEN: SYN: return the connection to LISTEN."""
     x.require(x.seg.SYN, x.tcb.passive)
@@ -316,7 +317,17 @@ def syn_received_syn_active(x: Ctx) -> None:
     send_ack_now(x)
 
 
-@rule(SEG, "3.10.7.4", states=SYNCHRONIZED, step=4, when=without_rfc5961, to=CLOSED, outcome=Outcome.RESET)
+@rule(
+    SEG,
+    "3.10.7.4",
+    states=SYNCHRONIZED,
+    step=4,
+    when=without_rfc5961,
+    to=CLOSED,
+    outcome=Outcome.RESET,
+    on="rcv SYN",
+    sends="RST",
+)
 def syn_in_window_reset(x: Ctx) -> None:
     """Fourth, synchronized states (RFC 793): a SYN in the window is an error: send a reset, enter CLOSED."""
     x.require(x.seg.SYN)
@@ -324,7 +335,17 @@ def syn_in_window_reset(x: Ctx) -> None:
     x.send(seq=x.tcb.snd_nxt, flags=RST)
 
 
-@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=4, when=without_rfc5961, to=CLOSED, outcome=Outcome.RESET)
+@rule(
+    SEG,
+    "3.10.7.4",
+    states={SYN_RECEIVED},
+    step=4,
+    when=without_rfc5961,
+    to=CLOSED,
+    outcome=Outcome.RESET,
+    on="rcv SYN",
+    sends="RST",
+)
 def syn_received_syn_active_reset(x: Ctx) -> None:
     """Fourth, SYN-RECEIVED from an active OPEN (RFC 793): SYN: send a reset, enter CLOSED."""
     x.require(x.seg.SYN, negate(x.tcb.passive))
@@ -340,7 +361,7 @@ def no_ack(x: Ctx) -> None:
     x.require(negate(x.seg.ACK))
 
 
-@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=5, to=ESTABLISHED, ends=False)
+@rule(SEG, "3.10.7.4", states={SYN_RECEIVED}, step=5, to=ESTABLISHED, ends=False, on="rcv ACK of SYN")
 def syn_received_ack(x: Ctx) -> None:
     """Fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT: enter ESTABLISHED and continue processing."""
     x.require(x.seg.ACK, ack_acceptable(x))
@@ -389,14 +410,14 @@ def fin_wait_1_ack(x: Ctx) -> None:
     acknowledge(x)
 
 
-@rule(SEG, "3.10.7.4", states={FIN_WAIT_1}, step=5, to=FIN_WAIT_2, ends=False)
+@rule(SEG, "3.10.7.4", states={FIN_WAIT_1}, step=5, to=FIN_WAIT_2, ends=False, on="rcv ACK of FIN")
 def fin_wait_1_ack_of_fin(x: Ctx) -> None:
     """Fifth, FIN-WAIT-1: our FIN is now acknowledged: enter FIN-WAIT-2 and continue there."""
     x.require(x.seg.ACK, ack_acceptable(x), negate(x.tcb.close_queued), acks_our_fin(x))
     acknowledge(x)
 
 
-@rule(SEG, "3.10.7.4", states={CLOSING}, step=5, to=TIME_WAIT, ends=False)
+@rule(SEG, "3.10.7.4", states={CLOSING}, step=5, to=TIME_WAIT, ends=False, on="rcv ACK of FIN")
 def closing_ack_of_fin(x: Ctx) -> None:
     """Fifth, CLOSING: the ACK acknowledges our FIN: enter TIME-WAIT."""
     x.require(x.seg.ACK, ack_acceptable(x), negate(x.tcb.close_queued), acks_our_fin(x))
@@ -418,7 +439,7 @@ def last_ack_ack(x: Ctx) -> None:
     acknowledge(x)
 
 
-@rule(SEG, "3.10.7.4", states={LAST_ACK}, step=5, to=CLOSED, outcome=Outcome.CLOSED)
+@rule(SEG, "3.10.7.4", states={LAST_ACK}, step=5, to=CLOSED, outcome=Outcome.CLOSED, on="rcv ACK of FIN")
 def last_ack_ack_of_fin(x: Ctx) -> None:
     """Fifth, LAST-ACK: our FIN is now acknowledged: delete the TCB, enter CLOSED, return."""
     x.require(x.seg.ACK, ack_acceptable(x), acks_our_fin(x))
@@ -458,21 +479,21 @@ def text_after_fin(x: Ctx) -> None:
 # --- eighth, check the FIN bit ------------------------------------------------------------------
 
 
-@rule(SEG, "3.10.7.4", states={ESTABLISHED}, step=8, to=CLOSE_WAIT, sends="ACK")
+@rule(SEG, "3.10.7.4", states={ESTABLISHED}, step=8, to=CLOSE_WAIT, sends="ACK", on="rcv FIN")
 def fin_established(x: Ctx) -> None:
     """Eighth, ESTABLISHED (or SYN-RECEIVED, now ESTABLISHED): FIN: acknowledge it, enter CLOSE-WAIT."""
     x.require(fin_in_order(x))
     receive_fin(x)
 
 
-@rule(SEG, "3.10.7.4", states={FIN_WAIT_1}, step=8, to=CLOSING, sends="ACK")
+@rule(SEG, "3.10.7.4", states={FIN_WAIT_1}, step=8, to=CLOSING, sends="ACK", on="rcv FIN")
 def fin_fin_wait_1(x: Ctx) -> None:
     """Eighth, FIN-WAIT-1, our FIN not yet acknowledged: acknowledge the FIN, enter CLOSING."""
     x.require(fin_in_order(x))
     receive_fin(x)
 
 
-@rule(SEG, "3.10.7.4", states={FIN_WAIT_2}, step=8, to=TIME_WAIT, sends="ACK")
+@rule(SEG, "3.10.7.4", states={FIN_WAIT_2}, step=8, to=TIME_WAIT, sends="ACK", on="rcv FIN")
 def fin_fin_wait_2(x: Ctx) -> None:
     """Eighth, FIN-WAIT-2: FIN: acknowledge it, enter TIME-WAIT, start the time-wait timer."""
     x.require(fin_in_order(x))

@@ -35,7 +35,7 @@ def segmentize_queued_data_established(x: Ctx) -> None:
     segmentize_next_queued_unit(x)
 
 
-@rule(Event.OUTPUT, "3.10.4", states={ESTABLISHED}, to=FIN_WAIT_1, sends="FIN")
+@rule(Event.OUTPUT, "3.10.4", states={ESTABLISHED}, to=FIN_WAIT_1, sends="FIN", on="queued CLOSE")
 def queued_close_established(x: Ctx) -> None:
     """A CLOSE queued in SYN-RECEIVED, now ESTABLISHED, nothing left to send: send the FIN, enter FIN-WAIT-1."""
     t = x.tcb
@@ -43,7 +43,7 @@ def queued_close_established(x: Ctx) -> None:
     send_fin(x)
 
 
-@rule(Event.OUTPUT, "3.10.4", states={ESTABLISHED}, to=FIN_WAIT_1)
+@rule(Event.OUTPUT, "3.10.4", states={ESTABLISHED}, to=FIN_WAIT_1, on="queued CLOSE")
 def queued_close_established_with_data(x: Ctx) -> None:
     """A CLOSE queued in SYN-RECEIVED, now ESTABLISHED, data still queued: enter FIN-WAIT-1, FIN later."""
     t = x.tcb
@@ -58,7 +58,7 @@ def queued_fin(x: Ctx) -> None:
     send_fin(x)
 
 
-@rule(Event.OUTPUT, "3.10.4", states={CLOSE_WAIT}, to=LAST_ACK, sends="FIN")
+@rule(Event.OUTPUT, "3.10.4", states={CLOSE_WAIT}, to=LAST_ACK, sends="FIN", on="queued CLOSE")
 def queued_close_close_wait(x: Ctx) -> None:
     """CLOSE-WAIT, CLOSE queued, every SEND segmentized: send the FIN segment, enter LAST-ACK."""
     t = x.tcb

@@ -119,6 +119,26 @@ def presets() -> tuple[Config, ...]:
             reach=("A:TIME-WAIT", "A:TIME-WAIT->CLOSED", "B:LAST-ACK->CLOSED", "old-duplicate"),
         ),
         Config(
+            name="early-close",
+            description="users CLOSE while the connection is still opening: in LISTEN, SYN-SENT, SYN-RECEIVED "
+            "(RFC 9293 §3.10.4); A opens by a SEND from LISTEN",
+            a=_ep((LISTEN, SEND, CLOSE), WRAP),
+            b=_ep((LISTEN, CLOSE), 300),
+            reach=("A:LISTEN->SYN-SENT", "A:SYN-SENT->CLOSED", "B:LISTEN->CLOSED", "B:SYN-RECEIVED->FIN-WAIT-1"),
+        ),
+        Config(
+            name="lost-ack",
+            description="A closes first on a network that loses one segment: B's FIN acknowledges A's FIN when "
+            "the ACK is lost (Note 2); TIME-WAIT answers B's retransmitted FIN when A's last ACK is lost",
+            a=_ep((OPEN, WAIT_OPEN, CLOSE, WAIT_CLOSED), WRAP),
+            b=_ep((LISTEN, WAIT_OPEN, WAIT_EOF, CLOSE, WAIT_CLOSED), 300),
+            loss=1,
+            msl=2,
+            rto=1,
+            retries=1,
+            reach=("A:FIN-WAIT-2->TIME-WAIT", "rule:time-wait-fin-again", "B:LAST-ACK->CLOSED"),
+        ),
+        Config(
             name="half-open",
             description="B crashes and loses its TCB while A keeps sending (RFC 9293 §3.5.1, Figure 10)",
             a=_ep((OPEN, WAIT_OPEN, SEND, SEND), WRAP),

@@ -41,6 +41,9 @@ class Event(Enum):
     TIMEOUT = "timeout"  # §3.10.8
 
 
+#: How Figure 5 names the user calls that change state.
+CALL_WORDS = {Call.OPEN: "active OPEN", Call.LISTEN: "passive OPEN", Call.SEND_URGENT: "SEND"}
+
 ORDINALS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
@@ -132,6 +135,7 @@ class Rule:
     outcome: Outcome | None = None  # when moving to CLOSED: what the user is told
     when: Callable[[Config], bool] | None = None  # a static condition on the configuration
     sends: str = ""  # what it sends, for diagrams: "SYN,ACK"
+    on: str = ""  # the event as RFC 9293 Figure 5 words it: "rcv ACK of FIN", "Timeout=2MSL"
 
     def __call__(self, x: Ctx) -> None:
         self.body(x)
@@ -139,6 +143,26 @@ class Rule:
     def applies(self, config: Config) -> bool:
         """Whether the rule belongs to the model of ``config``."""
         return self.when is None or self.when(config)
+
+    @property
+    def trigger(self) -> str:
+        """The event, as Figure 5 labels an edge: ``rcv SYN``, ``active OPEN``, ``CLOSE``."""
+        if self.on:
+            return self.on
+        names = sorted(CALL_WORDS.get(c, c.name) for c in self.calls)
+        return " or ".join(dict.fromkeys(names)) or self.event.value
+
+    @property
+    def action(self) -> str:
+        """What it does, as Figure 5 labels an edge: ``create TCB, snd SYN``, ``delete TCB``, ``x`` (nothing)."""
+        parts = []
+        if self.to is not None and self.to is not TcpState.CLOSED and self.states == {TcpState.CLOSED}:
+            parts.append("create TCB")
+        if self.sends:
+            parts.append(f"snd {self.sends}")
+        if self.to is TcpState.CLOSED:
+            parts.append("delete TCB")
+        return ", ".join(parts) or "x"
 
     @property
     def citation(self) -> str:
@@ -161,8 +185,14 @@ def rule(
     outcome: Outcome | None = None,
     when: Callable[[Config], bool] | None = None,
     sends: str = "",
+    on: str = "",
 ) -> Callable[[Body], Rule]:
-    """Declare a rule; the function's name (with dashes) is the rule's name."""
+    """Declare a rule; the function's name (with dashes) is the rule's name.
+
+    ``sends`` and ``on`` are for diagrams (what the rule sends, and the event as
+    Figure 5 words it); a rule that changes state must say ``on`` unless it
+    answers a user call, whose name says it.
+    """
 
     def wrap(body: Body) -> Rule:
         doc = (body.__doc__ or "").strip().splitlines()
@@ -170,6 +200,8 @@ def rule(
             raise ValueError(f"rule {body.__name__} needs a docstring: one line saying what the RFC says")
         if to is TcpState.CLOSED and outcome is None:
             raise ValueError(f"rule {body.__name__} moves to CLOSED: say which Outcome its user is told")
+        if to is not None and event is not Event.CALL and not on:
+            raise ValueError(f"rule {body.__name__} changes state: say on= which event, as Figure 5 words it")
         return Rule(
             name=body.__name__.replace("_", "-"),
             event=event,
@@ -184,6 +216,7 @@ def rule(
             outcome=outcome,
             when=when,
             sends=sends,
+            on=on,
         )
 
     return wrap

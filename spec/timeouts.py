@@ -105,6 +105,7 @@ def retransmit_fin(x: Ctx) -> None:
     when=with_retransmission,
     to=CLOSED,
     outcome=Outcome.TIMED_OUT,
+    on="R2 timeout",
 )
 def give_up(x: Ctx) -> None:
     """R2 reached (the segment was retransmitted ``retries`` times): close the connection, tell the user."""
@@ -112,7 +113,15 @@ def give_up(x: Ctx) -> None:
     x.require(t.timer == 0, t.retries == x.cfg.retries)
 
 
-@rule(TIMEOUT, "3.8.3", states={SYN_RECEIVED}, when=with_retransmission, to=CLOSED, outcome=Outcome.TIMED_OUT)
+@rule(
+    TIMEOUT,
+    "3.8.3",
+    states={SYN_RECEIVED},
+    when=with_retransmission,
+    to=CLOSED,
+    outcome=Outcome.TIMED_OUT,
+    on="R2 timeout",
+)
 def give_up_active_open(x: Ctx) -> None:
     """R2 reached in SYN-RECEIVED after an active OPEN: close the connection, tell the user."""
     t = x.tcb
@@ -122,14 +131,14 @@ def give_up_active_open(x: Ctx) -> None:
 # RFC-AMBIGUITY: §3.10.8 deletes the TCB on a user timeout "for any state", which would also end
 # the LISTEN a passive OPEN asked for.  Real stacks drop only the embryonic connection and keep
 # listening; so does the model, in the spirit of Note 1 (SYN-RECEIVED returns to LISTEN on RST).
-@rule(TIMEOUT, "3.8.3", states={SYN_RECEIVED}, when=with_retransmission, to=LISTEN)
+@rule(TIMEOUT, "3.8.3", states={SYN_RECEIVED}, when=with_retransmission, to=LISTEN, on="R2 timeout")
 def give_up_passive_open(x: Ctx) -> None:
     """R2 reached in SYN-RECEIVED after a passive OPEN: drop the half-open connection, keep listening."""
     t = x.tcb
     x.require(t.timer == 0, t.retries == x.cfg.retries, t.passive)
 
 
-@rule(TIMEOUT, "3.10.8", states={TIME_WAIT}, to=CLOSED, outcome=Outcome.CLOSED)
+@rule(TIMEOUT, "3.10.8", states={TIME_WAIT}, to=CLOSED, outcome=Outcome.CLOSED, on="Timeout=2MSL")
 def time_wait_timeout(x: Ctx) -> None:
     """TIME-WAIT TIMEOUT: after 2 MSL, delete the TCB, enter CLOSED."""
     expired(x)

@@ -12,6 +12,7 @@ import pytest
 
 from checks.cli import main
 from checks.properties import PROPERTIES
+from checks.scenarios import scenarios
 from spec.presets import presets
 
 BROKEN = """
@@ -34,14 +35,14 @@ def run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_list_prints_presets_then_properties(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_prints_presets_then_properties_then_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run("list", capsys=capsys)
     assert code == 0
-    lines = out.splitlines()
-    names = [c.name for c in presets()]
-    assert [line.split()[0] for line in lines[: len(names)]] == names
-    assert lines[len(names)] == ""
-    assert [line.split()[0] for line in lines[len(names) + 1 :]] == [p.name for p in PROPERTIES]
+    blocks = [block.splitlines() for block in out.split("\n\n")]
+    assert [len(b) for b in blocks] == [len(presets()), len(PROPERTIES), len(scenarios())]
+    assert [line.split()[0] for line in blocks[0]] == [c.name for c in presets()]
+    assert [line.split()[0] for line in blocks[1]] == [p.name for p in PROPERTIES]
+    assert [line.split()[0] for line in blocks[2]] == [s.name for s in scenarios()]
 
 
 def test_check_passes_with_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
