@@ -341,10 +341,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         machine = Machine(sc.config)
         try:
-            path = find_run(sc, machine, limit=limits.max_states or SEARCH_LIMIT)
+            path = find_run(sc, machine, limits.max_states or SEARCH_LIMIT, limits.max_seconds)
         except NoRun as err:
-            print(f"tcpspec: {err}", file=sys.stderr)
-            return EXIT_INCOMPLETE
+            print(f"tcpspec: nothing to draw: {err}", file=sys.stderr)
+            return EXIT_VIOLATED if err.complete else EXIT_INCOMPLETE
         chart = chart_from_path(machine, path, title=f"{sc.title}: {sc.shows}")
         _emit(_chart_output(chart, args.format), args.output)
         return EXIT_OK

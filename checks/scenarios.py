@@ -10,6 +10,7 @@ milestone and ends in the final condition: the rules produce every step of it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,11 @@ class Scenario:
 
 
 class NoRun(Exception):
-    """The search found no run through every milestone (or gave up at its limit)."""
+    """The search found no run through every milestone: there is none (``complete``), or it gave up at a limit."""
+
+    def __init__(self, message: str, complete: bool) -> None:
+        super().__init__(message)
+        self.complete = complete
 
 
 def changes(side: int, before: TcpState, after: TcpState) -> Milestone:
@@ -153,9 +158,9 @@ def scenarios() -> tuple[Scenario, ...]:
         Scenario(
             "simultaneous-open",
             "Simultaneous open",
-            "both sides OPEN actively: the SYNs cross and each answers with a SYN,ACK from SYN-RECEIVED (RFC 9293 "
-            "Figure 7); by §3.10.7.4's acceptability test each SYN,ACK is old news and is answered with an ACK, "
-            "and those ACKs complete the open (Figure 7 enters ESTABLISHED one segment sooner, as Linux does)",
+            "both sides OPEN actively: the SYNs cross and each answers from SYN-RECEIVED with a SYN,ACK (RFC 9293 "
+            "Figure 7), which the other finds below RCV.NXT (§3.10.7.4, first step) and answers with an ACK; the ACKs "
+            "complete the open (Figure 7 enters ESTABLISHED on the SYN,ACK and draws no ACKs; Linux sends them too)",
             Config(
                 "simultaneous-open", "both open actively", a=_ep((OPEN, WAIT_OPEN), WRAP), b=_ep((OPEN, WAIT_OPEN), 300)
             ),
@@ -207,19 +212,30 @@ def scenario_named(name: str) -> Scenario:
     raise ValueError(f"unknown scenario {name!r}; the scenarios are {names}")
 
 
-def find_run(scenario: Scenario, machine: Machine | None = None, limit: int = SEARCH_LIMIT) -> list[Label]:
-    """A shortest run of ``scenario``'s configuration through every milestone to its final condition."""
+def find_run(
+    scenario: Scenario, machine: Machine | None = None, limit: int = SEARCH_LIMIT, max_seconds: float | None = None
+) -> list[Label]:
+    """A shortest run of ``scenario``'s configuration through every milestone to its final condition.
+
+    Raises :class:`NoRun` when there is none, or when ``limit`` states or ``max_seconds`` were not enough.
+    """
     machine = machine or Machine(scenario.config)
     every = len(scenario.milestones)
     start = (machine.initial(), 0)
     parent: dict[tuple[World, int], tuple[tuple[World, int], Label] | None] = {start: None}
     queue = deque([start])
+    began = time.perf_counter()
+    stopped = ""
     while queue:
         node = queue.popleft()
         world, reached = node
         if reached == every and scenario.final(world):
             return _labels(parent, node)
         if len(parent) > limit:
+            stopped = f"the search stopped at the limit of {limit:,} states"
+            break
+        if max_seconds is not None and time.perf_counter() - began > max_seconds:
+            stopped = f"the search stopped at the time limit of {max_seconds:g} s"
             break
         for t in machine.successors(world):
             now = reached + 1 if reached < every and scenario.milestones[reached].test(world, t) else reached
@@ -230,7 +246,8 @@ def find_run(scenario: Scenario, machine: Machine | None = None, limit: int = SE
     wanted = "; then ".join(m.text for m in scenario.milestones) or "no milestones"
     raise NoRun(
         f"scenario {scenario.name}: no run of {scenario.config.name} passes {wanted} and ends with "
-        f"{scenario.final_text} (searched {len(parent):,} states)"
+        f"{scenario.final_text}; " + (stopped or f"all {len(parent):,} states searched"),
+        complete=not stopped,
     )
 
 

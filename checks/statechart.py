@@ -28,6 +28,7 @@ from checks.explicit import explore
 from spec.config import Config
 from spec.machine import Transition, World
 from spec.rules import Rule
+from spec.segment import flag_letters
 from spec.states import (
     CLOSED,
     ESTABLISHED,
@@ -112,7 +113,7 @@ class ChangeCollector:
 
     def __init__(self) -> None:
         self.single: set[tuple[TcpState, TcpState, str]] = set()
-        self.chains: dict[tuple[TcpState, TcpState, tuple[str, ...]], tuple[str, str]] = {}
+        self.chains: dict[tuple[TcpState, TcpState, tuple[str, ...]], str] = {}  # -> what the event sent
 
     def on_state(self, sid: int, world: World) -> None:
         return None
@@ -124,15 +125,18 @@ class ChangeCollector:
                 self.single.add((c.before, c.after, c.rule))
             if len(changes) > 1:
                 key = (changes[0].before, changes[-1].after, tuple(c.rule for c in changes))
-                sends = ",".join(sorted({_sent_word(seg.flags) for channel, seg in transition.sent if channel == side}))
-                self.chains.setdefault(key, (transition.label.kind, sends))
+                sends = ",".join(sorted({sent_word(seg.flags) for channel, seg in transition.sent if channel == side}))
+                self.chains.setdefault(key, sends)
 
 
-def _sent_word(flags: int) -> str:
-    from spec.segment import flag_letters
+#: How a rule's ``sends`` writes a segment's control bits (tcpdump's letters): ``S.`` is ``SYN,ACK``.
+SENT_WORDS = {"S": "SYN", "S.": "SYN,ACK", ".": "ACK", "F.": "FIN", "R": "RST", "R.": "RST,ACK"}
 
+
+def sent_word(flags: int) -> str:
+    """The word a rule's ``sends`` uses for a segment with these control bits: ``SYN,ACK``, ``FIN``, ..."""
     letters = flag_letters(flags)
-    return {"S": "SYN", "S.": "SYN,ACK", ".": "ACK", "F.": "FIN", "R": "RST", "R.": "RST,ACK"}.get(letters, letters)
+    return SENT_WORDS.get(letters, letters)
 
 
 def collect_changes(configs: Iterable[Config]) -> ChangeCollector:
@@ -167,7 +171,6 @@ def state_edges(rules: Sequence[Rule], collector: ChangeCollector) -> list[State
         for source in sorted(r.states):
             if source is not r.to:
                 grouped.setdefault((source, r.to, r.trigger, r.action), []).append(r)
-    taken = {(before, after, rule) for before, after, rule in collector.single}
     edges = []
     for (source, target, event, action), group in grouped.items():
         figure = matches_figure(source, target, event, action)
@@ -180,11 +183,11 @@ def state_edges(rules: Sequence[Rule], collector: ChangeCollector) -> list[State
                 tuple(r.name for r in group),
                 figure,
                 "" if figure else _note(source, target, group),
-                any((source, target, r.name) in taken for r in group),
+                any((source, target, r.name) in collector.single for r in group),
             )
         )
     by_name = {r.name: r for r in rules}
-    for (source, target, chain), (_kind, sends) in sorted(collector.chains.items(), key=lambda kv: _chain_key(kv[0])):
+    for (source, target, chain), sends in sorted(collector.chains.items(), key=lambda kv: _chain_key(kv[0])):
         if source is target:
             continue
         first = by_name[chain[0]]

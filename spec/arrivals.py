@@ -204,7 +204,8 @@ def unacceptable_rst(x: Ctx) -> None:
 # the peer's SYN,ACK.  The text's acceptability test (Table 6) finds that segment wholly below RCV.NXT
 # (its only sequence number is the SYN already received), so the first step answers it with an ACK --
 # which is what brings the peer to ESTABLISHED, and the peer's own such ACK brings us there.  The model
-# follows the text; Linux and BSD accept the SYN,ACK directly, and reach the same states one ACK sooner.
+# follows the text.  On the wire Linux does the same: a socket connecting to its own port (Linux 6.18)
+# sends SYN, SYN,ACK, then an ACK that reports the SYN,ACK's SYN as a duplicate (D-SACK).
 @rule(SEG, "3.10.7.4", states=OTHER_STATES - {TIME_WAIT}, step=1, sends="ACK")
 def unacceptable(x: Ctx) -> None:
     """First: segment not acceptable: send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drop it."""

@@ -55,6 +55,12 @@ def test_trace_draws_the_counterexample_of_a_broken_configuration(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.toml", "cx.mmd"]
 
 
+def test_trace_of_a_scenario_stopped_at_a_limit_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run("trace", "lost-final-ack", "--max-states", "50", capsys=capsys)
+    assert (code, out) == (3, "")
+    assert err.startswith("tcpspec: nothing to draw: scenario lost-final-ack") and "limit of 50 states" in err
+
+
 def test_trace_with_nothing_to_draw_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run("trace", "-c", "handshake", "-p", "handshake-sync", capsys=capsys)
     assert code == 1 and out == ""

@@ -13,7 +13,7 @@ from checks.properties import EXHAUSTED, VIOLATED
 from spec.config import ConfigError, config_from_dict
 from spec.presets import preset
 from spec.states import ESTABLISHED, TIME_WAIT
-from tests.test_trace_format import _compare
+from tests.conftest import assert_golden
 
 #: Two incarnations on a reordering network, B reusing its ISS: a minimal setting for old duplicates
 #: (RFC 1337 on: without it, a RST in TIME-WAIT ends it early and no duration is enough).
@@ -60,7 +60,7 @@ def test_at_the_bound_the_schedule_breaks_off_and_no_old_segment_survives(deriva
 def test_the_text_is_golden(derivation: Derivation) -> None:
     text = re.sub(r"\d+\.\d s\)", "- s)", derivation_text(derivation))
     assert "smallest TIME-WAIT that keeps old duplicates out: 2 ticks = 2 MSL" in text
-    _compare("time-wait.txt", text)
+    assert_golden("time-wait.txt", text)
 
 
 def test_another_configuration_finds_its_own_traces() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -24,9 +23,8 @@ from checks.reachgraph import (
 from spec.config import config_from_dict
 from spec.machine import Label
 from spec.presets import preset
-from tests.conftest import UPDATE_GOLDEN, checked
+from tests.conftest import assert_golden, checked
 
-GOLDEN = Path(__file__).parent / "golden" / "reachgraph"
 SMALL = ["handshake", "lifecycle", "simultaneous-open", "abort"]
 #: A lost SYN is never sent again: deadlock (the configuration of the trace golden files).
 LOST_SYN = config_from_dict(
@@ -67,27 +65,19 @@ def _ex(name: str) -> Exploration:
     return checked(name)[0]
 
 
-def _compare(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE_GOLDEN:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
 # --- golden files ---------------------------------------------------------------------------------
 
 
 def test_handshake_full_graph_is_golden() -> None:
-    _compare("handshake.dot", reachable_dot(_ex("handshake")))
+    assert_golden("reachgraph/handshake.dot", reachable_dot(_ex("handshake")))
 
 
 def test_handshake_quotient_is_golden() -> None:
-    _compare("handshake-quotient.dot", quotient_dot(_ex("handshake")))
+    assert_golden("reachgraph/handshake-quotient.dot", quotient_dot(_ex("handshake")))
 
 
 def test_lifecycle_quotient_is_golden() -> None:
-    _compare("lifecycle-quotient.dot", quotient_dot(_ex("lifecycle")))
+    assert_golden("reachgraph/lifecycle-quotient.dot", quotient_dot(_ex("lifecycle")))
 
 
 # --- the full graph ---------------------------------------------------------------------------------

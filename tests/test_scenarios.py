@@ -90,8 +90,15 @@ def test_the_lists_cover_every_scenario() -> None:
 def test_an_impossible_milestone_is_reported_not_drawn() -> None:
     base = scenario_named("three-way-handshake")
     impossible = dataclasses.replace(base, milestones=(changes(0, TIME_WAIT, LISTEN),))
-    with pytest.raises(NoRun, match="no run of three-way-handshake passes A: TIME-WAIT -> LISTEN"):
+    with pytest.raises(NoRun, match="no run of three-way-handshake passes A: TIME-WAIT -> LISTEN") as info:
         find_run(impossible)
+    assert info.value.complete and str(info.value).endswith("; all 9 states searched")
+
+
+def test_a_search_cut_short_says_so() -> None:
+    with pytest.raises(NoRun, match=r"; the search stopped at the limit of 5 states$") as info:
+        find_run(scenario_named("four-way-teardown"), limit=5)
+    assert not info.value.complete
 
 
 def test_unknown_scenario_names_the_scenarios() -> None:

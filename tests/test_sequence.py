@@ -6,9 +6,10 @@ import json
 import re
 from collections import Counter
 from functools import cache
-from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checks.explicit import Exploration, explore
 from checks.properties import check, property_named
@@ -34,9 +35,8 @@ from spec.machine import Label, Machine
 from spec.presets import preset
 from spec.segment import Segment
 from spec.states import ACK, CLOSED, ESTABLISHED, FIN, PSH, RST, SYN, TIME_WAIT
-from tests.conftest import UPDATE_GOLDEN
+from tests.conftest import assert_golden, random_walk
 
-GOLDEN = Path(__file__).parent / "golden" / "sequence"
 LOST_SYN = Segment(4294967295, 0, SYN, inc=1)
 
 
@@ -102,27 +102,19 @@ def dropped() -> Chart:
 CHARTS = {"handshake": handshake, "lifecycle": lifecycle, "lossy": lossy, "duplicated": duplicated, "dropped": dropped}
 
 
-def _compare(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE_GOLDEN:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
 # --- golden files ----------------------------------------------------------------------------------------------------
 
 
 def test_handshake_dot_is_golden() -> None:
-    _compare("handshake.dot", chart_dot(handshake()))
+    assert_golden("sequence/handshake.dot", chart_dot(handshake()))
 
 
 def test_handshake_mermaid_is_golden() -> None:
-    _compare("handshake.mmd", chart_mermaid(handshake()))
+    assert_golden("sequence/handshake.mmd", chart_mermaid(handshake()))
 
 
 def test_handshake_json_is_golden() -> None:
-    _compare("handshake.json", json.dumps(chart_json(handshake()), indent=2) + "\n")
+    assert_golden("sequence/handshake.json", json.dumps(chart_json(handshake()), indent=2) + "\n")
 
 
 # --- the chart as data -----------------------------------------------------------------------------------------------
@@ -146,11 +138,9 @@ def test_handshake_marks_states_and_calls() -> None:
     assert chart.initial == ("CLOSED", "CLOSED")
 
 
-@pytest.mark.parametrize("name", sorted(CHARTS))
-def test_every_segment_sent_meets_exactly_one_fate(name: str) -> None:
-    chart = CHARTS[name]()
-    ex = explored({"lifecycle": "lifecycle", "lossy": "lossy", "handshake": "handshake"}.get(name, "chaos"))
-    machine, world = ex.machine, ex.machine.initial()
+def assert_every_segment_meets_one_fate(chart: Chart, machine: Machine) -> None:
+    """Each copy of a segment put on the network begins once and ends once, as the replayed steps say."""
+    world = machine.initial()
     begun: list[int] = []
     for step in chart.steps:
         transition = machine.step(world, step.label)
@@ -178,6 +168,27 @@ def test_every_segment_sent_meets_exactly_one_fate(name: str) -> None:
     for channel in (0, 1):
         flying = Counter(a.segment for a in chart.arrows if a.fate == IN_FLIGHT and a.channel == channel)
         assert flying == Counter(s._replace(age=0) for s in world.channel(channel))
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_every_segment_sent_meets_exactly_one_fate(name: str) -> None:
+    ex = explored({"lifecycle": "lifecycle", "lossy": "lossy", "handshake": "handshake"}.get(name, "chaos"))
+    assert_every_segment_meets_one_fate(CHARTS[name](), ex.machine)
+
+
+@pytest.mark.parametrize("name", ["chaos", "lossy", "incarnations", "half-open"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choices=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=40))
+def test_random_walks_chart_every_segment_once(name: str, choices: list[int]) -> None:
+    """Any run the machine can take (losses, copies, reordering, full channels, crashes) charts and renders."""
+    machine = Machine(preset(name))
+    path = [t.label for t in random_walk(machine, choices)]
+    chart = chart_from_path(machine, path, title=f"{name}: a random walk")
+    assert_every_segment_meets_one_fate(chart, machine)
+    assert len(chart_dot(chart).split(" -> ")) > len(chart.arrows)
+    arrived_or_lost = [a for a in chart.arrows if a.fate in (DELIVERED, LOST, DROPPED)]
+    mermaid = chart_mermaid(chart).splitlines()
+    assert len([line for line in mermaid if re.match(r"\s*[AB]-?-(>>|x)[AB]: ", line)]) == len(arrived_or_lost)
 
 
 def test_a_lost_segment_ends_in_a_cross() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 from checks.conformance import FIGURE_5
 from checks.explicit import explore
@@ -18,6 +17,7 @@ from checks.statechart import (
     ChangeCollector,
     StateEdge,
     figure_edges_missing,
+    sent_word,
     state_edges,
     statechart_dot,
 )
@@ -26,12 +26,7 @@ from spec.presets import presets
 from spec.rulebook import all_rules
 from spec.segment import flag_letters
 from spec.states import CLOSED, CLOSING, FIN_WAIT_1, SYN_RECEIVED, TIME_WAIT
-from tests.conftest import UPDATE_GOLDEN
-
-GOLDEN = Path(__file__).parent / "golden" / "statechart.dot"
-
-#: How a sent segment's control bits are written in a rule's ``sends``.
-SENT_WORDS = {"S": "SYN", "S.": "SYN,ACK", ".": "ACK", "F.": "FIN", "R": "RST", "R.": "RST,ACK"}
+from tests.conftest import assert_golden
 
 
 class Recorder:
@@ -53,7 +48,7 @@ class Recorder:
         if transition.rules:
             words = self.sent.setdefault(tuple(r.name for r in transition.rules), set())
             for _channel, seg in transition.sent:
-                words.add("data" if seg.data else SENT_WORDS.get(flag_letters(seg.flags), flag_letters(seg.flags)))
+                words.add("data" if seg.data else sent_word(seg.flags))
 
 
 @cache
@@ -163,6 +158,4 @@ def test_a_rules_sends_covers_what_its_transitions_send() -> None:
 
 def test_golden_statechart() -> None:
     source = statechart_dot(edges(), "TCP endpoint state machine")
-    if UPDATE_GOLDEN:
-        GOLDEN.write_text(source)
-    assert source == GOLDEN.read_text(), "statechart changed; rerun with TCPSPEC_UPDATE_GOLDEN=1 and review the diff"
+    assert_golden("statechart.dot", source)

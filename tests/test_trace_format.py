@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from checks.properties import check, property_named
 from checks.report import Run, violations_text
 from checks.trace import build_trace
 from spec.config import config_from_dict
-from tests.conftest import UPDATE_GOLDEN
+from tests.conftest import assert_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 CONFIG = config_from_dict(
     {
         "name": "lost-syn",
@@ -23,16 +21,9 @@ CONFIG = config_from_dict(
 )
 
 
-def _compare(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE_GOLDEN:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
 def test_text_trace_is_golden() -> None:
     ex, results = check(CONFIG, [property_named("no-deadlock")])
-    _compare("lost-syn.txt", violations_text(Run.explicit(ex, results)))
+    assert_golden("lost-syn.txt", violations_text(Run.explicit(ex, results)))
 
 
 def test_json_trace_is_golden() -> None:
@@ -40,4 +31,4 @@ def test_json_trace_is_golden() -> None:
     cx = results[0].counterexample
     assert cx is not None
     steps = [s.to_json() for s in build_trace(ex.machine, cx.path, cx.loop)]
-    _compare("lost-syn.json", json.dumps(steps, indent=2) + "\n")
+    assert_golden("lost-syn.json", json.dumps(steps, indent=2) + "\n")
