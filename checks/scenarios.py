@@ -158,9 +158,8 @@ def scenarios() -> tuple[Scenario, ...]:
         Scenario(
             "simultaneous-open",
             "Simultaneous open",
-            "both sides OPEN actively: the SYNs cross and each answers from SYN-RECEIVED with a SYN,ACK (RFC 9293 "
-            "Figure 7), which the other finds below RCV.NXT (§3.10.7.4, first step) and answers with an ACK; the ACKs "
-            "complete the open (Figure 7 enters ESTABLISHED on the SYN,ACK and draws no ACKs; Linux sends them too)",
+            "both sides OPEN actively: the SYNs cross; each answers from SYN-RECEIVED with a SYN,ACK, which the "
+            "other finds below RCV.NXT and answers with the ACK that completes the open (RFC 9293 Figure 7, §3.10.7.4)",
             Config(
                 "simultaneous-open", "both open actively", a=_ep((OPEN, WAIT_OPEN), WRAP), b=_ep((OPEN, WAIT_OPEN), 300)
             ),
