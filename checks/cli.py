@@ -16,8 +16,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checks import diagrams
+from checks.catalogue import (
+    LANGUAGES,
+    Explained,
+    NotViolated,
+    case_named,
+    cases_of,
+    explain,
+    generic_case,
+    run_case,
+)
 from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_text, derive_time_wait
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
+from checks.explain import case_chart_title, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
 from checks.properties import PROPERTIES, VIOLATED, Limits, Property, Result, check, property_named
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
@@ -37,6 +48,8 @@ from checks.sequence import (
 from spec.config import Config, ConfigError, load_config
 from spec.machine import Machine
 from spec.presets import preset, presets
+from spec.rulebook import all_rules
+from spec.variants import Variant, variant_named
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 TRACE_FORMATS = ("text", "json", "dot", "svg", "mermaid")
@@ -111,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-states", type=int, metavar="N", help="explicit: stop after N states (verdicts then say so)")
     chk.add_argument("--max-seconds", type=float, metavar="S", help="explicit: stop after S seconds")
     chk.add_argument("--progress", action="store_true", help="show progress on stderr even when not a terminal")
+    chk.add_argument(
+        "--variant", metavar="NAME", help="check a broken variant of the rules instead (see `tcpspec explain`)"
+    )
     der = sub.add_parser(
         "derive",
         help="derive a protocol constant from the spec instead of assuming it",
@@ -145,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trc.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a canonical scenario, e.g. three-way-handshake")
     trc.add_argument("--config", "-c", metavar="NAME|FILE", help="draw a counterexample found in this configuration")
+    trc.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="explain a broken variant (or one case of it, e.g. no-time-wait/old-duplicate): its shortest "
+        "counterexample where it fails, or with --config in that configuration",
+    )
+    trc.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of explanations (default: en)")
     trc.add_argument("--property", "-p", metavar="NAME", help="the property whose counterexample to draw")
     trc.add_argument("--format", "-f", default="text", choices=TRACE_FORMATS, help="what to write (default: text)")
     trc.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
@@ -170,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dia.add_argument("--out", default="diagrams", metavar="DIR", help="the directory (default: diagrams)")
     dia.add_argument("--check", action="store_true", help="only check that DIR is up to date")
+    exp = sub.add_parser(
+        "explain",
+        help="list the broken variants, or describe one",
+        description="Without NAME: the variants, one per line with the name first. With NAME: what the variant "
+        "changes and where it fails (`tcpspec trace --variant NAME` shows and explains its counterexample).",
+    )
+    exp.add_argument("name", nargs="?", metavar="NAME", help="a variant")
+    exp.add_argument("--lang", default="en", choices=LANGUAGES, help="the language (default: en)")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -263,15 +294,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
+    rules = None
+    if args.variant:
+        variant = _variant(args.variant)
+        configs = [variant.config(c) for c in configs]
+        rules = variant.rules(all_rules())
     runs: list[Run] = []
     disagree: list[str] = []
     for config in configs:
         mine: list[Run] = []
         if args.engine in ("explicit", "all"):
-            ex, results = check(config, wanted, limits, _progress_printer(show_progress))
+            ex, results = check(config, wanted, limits, _progress_printer(show_progress), rules=rules)
             mine.append(Run.explicit(ex, results))
         if args.engine == "bmc":
-            mine.append(run_bmc(config, wanted or list(PROPERTIES), depth, args.slots, symbolic_iss=args.symbolic_iss))
+            mine.append(
+                run_bmc(config, wanted or list(PROPERTIES), depth, args.slots, rules, symbolic_iss=args.symbolic_iss)
+            )
         if args.engine in ("smt", "all"):
             budget = DEFAULT_PROVE_SECONDS if args.prove_seconds is None else args.prove_seconds
             mine.append(
@@ -280,6 +318,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     wanted or list(PROPERTIES),
                     depth,
                     args.slots,
+                    rules,
                     prove_seconds=budget,
                     symbolic_iss=args.symbolic_iss,
                 )
@@ -332,6 +371,10 @@ def _chart_output(chart: Chart, fmt: str) -> str:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     limits = _limits(args)
+    if args.variant is not None:
+        return _trace_variant(args, limits)
+    if args.lang != "en":
+        raise UsageError("--lang is the language of a variant's explanation: use it with --variant")
     if args.scenario is not None:
         if args.config or args.property:
             raise UsageError("give a SCENARIO, or --config (and --property) for a counterexample, not both")
@@ -370,6 +413,80 @@ def cmd_trace(args: argparse.Namespace) -> int:
     )
     chart = chart_from_counterexample(ex.machine, result.counterexample, title)
     _emit(_chart_output(chart, args.format), args.output)
+    return EXIT_OK
+
+
+def _variant(name: str) -> Variant:
+    """The variant called ``name``, or the variant of the case called ``name``."""
+    try:
+        return case_named(name).variant if "/" in name else variant_named(name)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _trace_variant(args: argparse.Namespace, limits: Limits) -> int:
+    """``tcpspec trace --variant NAME``: each case of the variant, or the variant in ``--config``."""
+    if args.scenario is not None:
+        raise UsageError("give a SCENARIO or --variant, not both")
+    variant = _variant(args.variant)
+    if args.config:
+        explained = [_variant_in(variant, resolve_config(args.config), args.property, limits)]
+        if explained[0] is None:
+            return EXIT_VIOLATED
+    else:
+        if args.property:
+            raise UsageError("a variant's cases name their own property: give --property with --config")
+        chosen = [case_named(args.variant)] if "/" in args.variant else cases_of(variant.name)
+        try:
+            explained = [run_case(c, limits) for c in chosen]
+        except NotViolated as err:
+            print(f"tcpspec: nothing to draw: {err}", file=sys.stderr)
+            return EXIT_INCOMPLETE if "HOLDS TO DEPTH" in err.result.verdict_text else EXIT_VIOLATED
+    found = [e for e in explained if e is not None]
+    if args.format == "text":
+        _emit("\n".join(explained_text(e, args.lang) for e in found), args.output)
+    elif args.format == "json":
+        docs = [explained_json(e, args.lang) for e in found]
+        _emit(
+            json.dumps(docs[0] if len(docs) == 1 else {"cases": docs}, indent=2, ensure_ascii=False) + "\n", args.output
+        )
+    else:
+        if len(found) > 1:
+            names = ", ".join(e.case.name for e in found)
+            raise UsageError(f"{variant.name} fails in {len(found)} cases ({names}): give one to --variant for a chart")
+        e = found[0]
+        cx = e.counterexample
+        path, loop = [label for _, label in cx.path], [label for _, label in cx.loop]
+        chart = chart_from_path(Machine(e.config, e.rules), path, loop, case_chart_title(e, args.lang))
+        _emit(_chart_output(chart, args.format), args.output)
+    return EXIT_OK
+
+
+def _variant_in(variant: Variant, config: Config, prop: str | None, limits: Limits) -> Explained | None:
+    """The variant's first (or ``prop``'s) counterexample in ``config``, explained; None if it has none."""
+    try:
+        wanted = [property_named(prop)] if prop else None
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    _, results = check(variant.config(config), wanted, limits, rules=variant.rules(all_rules()))
+    failed = [r for r in results if r.failed and r.counterexample is not None]
+    if not failed:
+        verdicts = "; ".join(f"{r.prop.name} {r.verdict_text}" for r in results)
+        print(
+            f"tcpspec: nothing to draw: {variant.name} violates nothing in {config.name} ({verdicts})", file=sys.stderr
+        )
+        return None
+    result = failed[0]
+    case = generic_case(variant, config, result.prop)
+    _, correct = check(config, [result.prop], limits)
+    return explain(case, result, correct[0])
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    if args.name is None:
+        sys.stdout.write(variants_text(args.lang))
+    else:
+        sys.stdout.write(variant_text(_variant(args.name), args.lang))
     return EXIT_OK
 
 
@@ -437,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_derive(args)
         if args.command == "trace":
             return cmd_trace(args)
+        if args.command == "explain":
+            return cmd_explain(args)
         if args.command == "graph":
             return cmd_graph(args)
         if args.command == "diagrams":

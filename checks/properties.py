@@ -98,6 +98,14 @@ GRACEFUL_CLOSE = Property(
     "even when the last ACK was lost.",
     "RFC 9293 §3.6 (reliable delivery of all buffers SENT before CLOSE), §3.6.1 (TIME-WAIT, MUST-13)",
 )
+ONE_CONNECTION_PER_OPEN = Property(
+    "one-connection-per-open",
+    "invariant",
+    "Each OPEN yields at most one connection: no two incarnations of an endpoint reach a synchronized "
+    "state with the same incarnation of the peer, so an old duplicate SYN or SYN,ACK never opens a "
+    "connection nobody asked for.",
+    "RFC 9293 §3.5 (the three-way handshake prevents old duplicate connection initiations), Figure 8, §3.4.1",
+)
 NO_OLD_DUPLICATES = Property(
     "no-old-duplicates",
     "action",
@@ -155,6 +163,7 @@ PROPERTIES: tuple[Property, ...] = (
     HANDSHAKE_SYNC,
     STREAM_INTEGRITY,
     GRACEFUL_CLOSE,
+    ONE_CONNECTION_PER_OPEN,
     NO_OLD_DUPLICATES,
     RFC_CONFORMANCE,
     DETERMINISM,
@@ -220,6 +229,24 @@ def check_stream_integrity(world: World, config: Config) -> str | None:
             problem = _stream_problem(delivered, peer_inc, y, SIDE_NAMES[me], SIDE_NAMES[other])
             if problem:
                 return problem
+    return None
+
+
+def check_one_connection_per_open(world: World, config: Config) -> str | None:
+    for me, other in ((0, 1), (1, 0)):
+        x = world.endpoint(me)
+        # an incarnation that ended from a synchronized state had synchronized (it never leaves them)
+        connected = [(e.inc, e.peer_inc) for e in x.history if e.state in SYNCHRONIZED and e.peer_inc]
+        if x.state in SYNCHRONIZED and x.peer_inc:
+            connected.append((x.inc, x.peer_inc))
+        first: dict[int, int] = {}
+        for inc, peer_inc in connected:
+            if peer_inc in first:
+                return (
+                    f"{SIDE_NAMES[me]}'s incarnations {first[peer_inc]} and {inc} both connected with "
+                    f"{SIDE_NAMES[other]}'s incarnation {peer_inc}, which opened one connection"
+                )
+            first[peer_inc] = inc
     return None
 
 
@@ -429,6 +456,7 @@ def check(
         HANDSHAKE_SYNC: InvariantObserver(HANDSHAKE_SYNC, check_handshake_sync, config),
         STREAM_INTEGRITY: InvariantObserver(STREAM_INTEGRITY, check_stream_integrity, config),
         GRACEFUL_CLOSE: InvariantObserver(GRACEFUL_CLOSE, check_graceful_close, config),
+        ONE_CONNECTION_PER_OPEN: InvariantObserver(ONE_CONNECTION_PER_OPEN, check_one_connection_per_open, config),
     }
     conformance = ConformanceObserver()
     old_duplicates = OldDuplicateObserver()

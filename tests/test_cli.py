@@ -48,7 +48,8 @@ def test_list_prints_presets_then_properties_then_scenarios(capsys: pytest.Captu
 def test_check_passes_with_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run("check", "--config", "handshake", capsys=capsys)
     assert code == 0
-    assert "handshake-sync       invariant    EXHAUSTED (28 states)" in out
+    assert "handshake-sync           invariant    EXHAUSTED (28 states)" in out
+    assert "one-connection-per-open  invariant    EXHAUSTED (28 states)" in out
 
 
 def test_json_document_is_stable(capsys: pytest.CaptureFixture[str]) -> None:
