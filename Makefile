@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 # make check runs these two at a time (one per core), longest first; each one's output is printed
 # whole when it ends.  Each can also be run alone (make check-lifecycle).
-CHECKS := check-any-iss check-lifecycle check-presets check-diagrams check-engines check-time-wait
+CHECKS := check-any-iss check-diagrams check-lifecycle check-presets check-engines check-claims check-time-wait
 
 .PHONY: check $(CHECKS) test lint bench diagrams bootstrap clean
 
@@ -35,7 +35,11 @@ check-time-wait: bootstrap
 	$(BIN)/tcpspec derive time-wait > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }
 	@sed -n '1,/^smallest TIME-WAIT/p' build/time-wait.txt
 
-# diagrams/ is what the spec draws now.
+# What textbooks say about the handshakes, and what the blog post the project started from gets wrong.
+check-claims: bootstrap
+	$(BIN)/tcpspec claims
+
+# diagrams/ is what the spec draws now (with the catalogue of broken variants in diagrams/why.md).
 check-diagrams: bootstrap
 	$(BIN)/tcpspec diagrams --check
 

@@ -15,6 +15,7 @@ data, in ``checks/explanations.toml``, so that a translator edits no code.
 
 from __future__ import annotations
 
+import textwrap
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -149,15 +150,16 @@ EXPLANATIONS = Path(__file__).with_name("explanations.toml")
 
 
 @cache
-def _explanations() -> dict[str, dict[str, str]]:
+def explanations(table: str) -> dict[str, dict[str, str]]:
+    """The texts of ``explanations.toml``'s ``table`` (``case`` or ``claim``): per name, per language."""
     with EXPLANATIONS.open("rb") as f:
-        data: dict[str, dict[str, str]] = tomllib.load(f)
-    return data
+        data: dict[str, dict[str, dict[str, str]]] = tomllib.load(f)
+    return data[table]
 
 
 def cases() -> tuple[Case, ...]:
     """Every case, in the order of :func:`spec.variants.variants`, with its explanations."""
-    texts = _explanations()
+    texts = explanations("case")
     for case in _cases():
         missing = [lang for lang in LANGUAGES if lang not in texts.get(case.name, {})]
         if missing:
@@ -321,6 +323,14 @@ _WHERE = {
     "en": ("the first step where a changed rule applies", "the step where the violation shows"),
     "ko": ("바뀐 규칙이 처음 적용되는 단계다", "위반이 드러나는 단계다"),
 }
+
+
+def wrap(text: str, lang: str, indent: str = "") -> str:
+    """``text`` in lines a terminal shows whole (Hangul is twice as wide), names never broken at a hyphen."""
+    width = 100 if lang == "en" else 60
+    return textwrap.fill(
+        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False
+    )
 
 
 def summary(variant: Variant, lang: str) -> str:

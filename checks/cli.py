@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checks import diagrams
+from checks.bmc import supported
 from checks.catalogue import (
     LANGUAGES,
     Explained,
@@ -26,9 +27,10 @@ from checks.catalogue import (
     generic_case,
     run_case,
 )
+from checks.claims import check_claim, claims, verdicts_text
 from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_text, derive_time_wait
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
-from checks.explain import case_chart_title, explained_json, explained_text, variant_text, variants_text
+from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
 from checks.properties import PROPERTIES, VIOLATED, Limits, Property, Result, check, property_named
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
@@ -201,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("name", nargs="?", metavar="NAME", help="a variant")
     exp.add_argument("--lang", default="en", choices=LANGUAGES, help="the language (default: en)")
+    clm = sub.add_parser(
+        "claims",
+        help="check what textbooks say about the handshakes (and the blog post's misconceptions)",
+        description="Each claim is explored in its configurations: states that must be reachable, states that "
+        "must occur nowhere, properties that must hold. Exit codes: 0 every claim holds, 1 one fails, 3 a limit "
+        "stopped a search.",
+    )
+    clm.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of the claims (default: en)")
+    clm.add_argument("--max-states", type=int, metavar="N", help="stop each search after N states")
+    clm.add_argument("--max-seconds", type=float, metavar="S", help="stop each search after S seconds")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -293,6 +305,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
+    unsupported = [p.name for p in wanted or () if p not in supported([p])]
+    if args.engine in ("bmc", "smt") and unsupported:
+        symbolic = ", ".join(p.name for p in supported(list(PROPERTIES)))
+        raise UsageError(
+            f"--engine {args.engine} checks {symbolic}; {', '.join(unsupported)} only the explicit engine checks: "
+            "use --engine explicit or all"
+        )
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     rules = None
     if args.variant:
@@ -454,11 +473,7 @@ def _trace_variant(args: argparse.Namespace, limits: Limits) -> int:
         if len(found) > 1:
             names = ", ".join(e.case.name for e in found)
             raise UsageError(f"{variant.name} fails in {len(found)} cases ({names}): give one to --variant for a chart")
-        e = found[0]
-        cx = e.counterexample
-        path, loop = [label for _, label in cx.path], [label for _, label in cx.loop]
-        chart = chart_from_path(Machine(e.config, e.rules), path, loop, case_chart_title(e, args.lang))
-        _emit(_chart_output(chart, args.format), args.output)
+        _emit(_chart_output(case_chart(found[0], args.lang), args.format), args.output)
     return EXIT_OK
 
 
@@ -480,6 +495,14 @@ def _variant_in(variant: Variant, config: Config, prop: str | None, limits: Limi
     case = generic_case(variant, config, result.prop)
     _, correct = check(config, [result.prop], limits)
     return explain(case, result, correct[0])
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    verdicts = [check_claim(c, _limits(args)) for c in claims()]
+    sys.stdout.write(verdicts_text(verdicts, args.lang))
+    if all(v.holds for v in verdicts):
+        return EXIT_OK
+    return EXIT_INCOMPLETE if any(v.incomplete for v in verdicts) else EXIT_VIOLATED
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -556,6 +579,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_trace(args)
         if args.command == "explain":
             return cmd_explain(args)
+        if args.command == "claims":
+            return cmd_claims(args)
         if args.command == "graph":
             return cmd_graph(args)
         if args.command == "diagrams":

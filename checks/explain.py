@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.catalogue import Explained, cases_of, mechanism, summary
-from checks.sequence import chart_from_path, chart_json
+from checks.catalogue import Explained, cases_of, explanations, mechanism, summary, wrap
+from checks.claims import Verdict
+from checks.sequence import Chart, chart_from_path, chart_json
 from checks.trace import format_trace
 from spec.machine import Machine
 from spec.variants import VARIANT_MARK, Variant, variants
@@ -62,7 +63,7 @@ def explained_text(e: Explained, lang: str = "en") -> str:
         "  " + words["takes"].format(mechanism=mechanism(v, lang), section=v.section),
         *_changes(v, lang),
         "",
-        e.text(lang),
+        wrap(e.text(lang), lang),
         "",
         f"  {words['violated']}: {words['where'].format(prop=e.case.prop.name, config=e.config.name)} -- "
         f"{e.counterexample.message}",
@@ -77,9 +78,7 @@ def explained_json(e: Explained, lang: str = "en") -> dict[str, Any]:
     """The case as data: the variant, the explanation, the verdicts and the sequence chart."""
     v = e.case.variant
     cx = e.counterexample
-    chart = chart_from_path(
-        Machine(e.config, e.rules), [label for _, label in cx.path], [label for _, label in cx.loop], e.case.title
-    )
+    chart = case_chart(e, lang)
     return {
         "case": e.case.name,
         "variant": v.name,
@@ -98,6 +97,13 @@ def explained_json(e: Explained, lang: str = "en") -> dict[str, Any]:
         "steps": [s.to_json() for s in e.steps],
         "chart": chart_json(chart),
     }
+
+
+def case_chart(e: Explained, lang: str = "en") -> Chart:
+    """The case's counterexample as a sequence chart, replayed through the variant's rules."""
+    cx = e.counterexample
+    path, loop = [label for _, label in cx.path], [label for _, label in cx.loop]
+    return chart_from_path(Machine(e.config, e.rules), path, loop, case_chart_title(e, lang))
 
 
 def case_chart_title(e: Explained, lang: str = "en") -> str:
@@ -133,4 +139,37 @@ def variant_text(variant: Variant, lang: str = "en") -> str:
         where = words["where"].format(prop=c.prop.name, config=c.config.name)
         lines.append(f"  {words['cases']}: {where} ({c.config.description})")
     lines.append(f"  tcpspec trace --variant {variant.name} --lang {lang}")
+    return "\n".join(lines) + "\n"
+
+
+def chart_stem(e: Explained) -> str:
+    """The file name (without suffix) of a case's chart under ``diagrams/why/``."""
+    return e.case.name.replace("/", "--")
+
+
+def why_page(explained: list[Explained], verdicts: list[Verdict], lang: str = "en") -> str:
+    """``diagrams/why.md`` (or ``why.ko.md``): every case with its explanation and chart, then the claims."""
+    words = explanations("page")[lang]
+    lines = [f"# {words['title']}", "", words["intro"], ""]
+    for e in explained:
+        v = e.case.variant
+        stem = chart_stem(e)
+        lines += [
+            f"## {e.case.name}: {summary(v, lang)}",
+            "",
+            e.text(lang),
+            "",
+            f"- {words['violated']}: `{e.case.prop.name}` in `{e.config.name}` -- {e.counterexample.message}",
+            f"- {words['correct']}: `{e.case.prop.name}` {e.correct.verdict_text}",
+            f"- {words['run']}: `tcpspec trace --variant {e.case.name}" + (" --lang ko`" if lang == "ko" else "`"),
+            "",
+            f"![{e.case.name}](why/{stem}.svg)",
+            "",
+            f"[SVG](why/{stem}.svg) · [DOT](why/{stem}.dot) · [Mermaid](why/{stem}.mmd)",
+            "",
+        ]
+    lines += [f"## {words['claims']}", "", words["claims_intro"], ""]
+    for verdict in verdicts:
+        lines.append(f"- **{verdict.claim.name}: {verdict.verdict}.** {verdict.claim.text(lang)}")
+        lines += [f"  - {line}" for line in verdict.lines]
     return "\n".join(lines) + "\n"

@@ -56,6 +56,7 @@ SLOWEST_FIRST = (
     "test_symbolic.py",
     "test_derive.py",
     "test_broken_rules.py",
+    "test_catalogue.py",
 )
 
 

@@ -15,6 +15,7 @@ from functools import cache
 import pytest
 
 from checks.catalogue import LANGUAGES, Explained, NotViolated, case_named, cases, cases_of, run_case
+from checks.explain import chart_stem, why_page
 from checks.properties import EXHAUSTED, VIOLATED
 from spec.config import ConfigError
 from spec.presets import preset
@@ -142,7 +143,7 @@ def test_explain_one_variant(capsys: pytest.CaptureFixture[str]) -> None:
 def test_trace_variant_prints_explanation_and_trace(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run("trace", "--variant", "rst-ignored", capsys=capsys)
     assert code == 0
-    assert "At step 3 (A: rcv B > A: Flags [R.]" in out
+    assert "At step 3 (A: rcv B > A: Flags [R.]" in " ".join(out.split())  # the explanation is wrapped
     assert "no-deadlock EXHAUSTED (28 states)" in out
     assert "[syn-sent-reset~broken]" in out
     code, out, _ = run("trace", "--variant", "rst-ignored", "--lang", "ko", capsys=capsys)
@@ -167,7 +168,8 @@ def test_trace_variant_in_another_configuration(capsys: pytest.CaptureFixture[st
     """With --config, the explanation is the general one: the first step where a changed rule applies."""
     code, out, _ = run("trace", "--variant", "rst-ignored", "-c", "half-open", capsys=capsys)
     assert code == 0
-    assert "Without reset processing" in out and "the first step where a changed rule applies" in out
+    words = " ".join(out.split())
+    assert "Without reset processing" in words and "the first step where a changed rule applies" in words
     assert "~broken]" in out
 
 
@@ -197,3 +199,14 @@ def test_check_variant_fails_with_exit_1(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run("check", "-c", "handshake", "--variant", "rst-ignored", "-p", "no-deadlock", capsys=capsys)
     assert code == 1
     assert "handshake+rst-ignored" in out and "VIOLATED" in out
+
+
+def test_the_why_pages_collect_every_case_with_its_chart() -> None:
+    everything = [explained(name) for name in PINNED]
+    for lang in LANGUAGES:
+        page = why_page(everything, [], lang)
+        for e in everything:
+            assert f"## {e.case.name}: " in page
+            assert f"![{e.case.name}](why/{chart_stem(e)}.svg)" in page
+            assert e.text(lang) in page
+    assert why_page(everything, [], "ko").startswith("# 각 메커니즘이 존재하는 이유")
