@@ -159,7 +159,9 @@ def why_page(explained: list[Explained], verdicts: list[Verdict], lang: str = "e
             "",
             e.text(lang),
             "",
-            f"- {words['violated']}: `{e.case.prop.name}` in `{e.config.name}` -- {e.counterexample.message}",
+            f"- {words['violated']}: "
+            + _WORDS[lang]["where"].format(prop=f"`{e.case.prop.name}`", config=f"`{e.config.name}`")
+            + f" -- {e.counterexample.message}",
             f"- {words['correct']}: `{e.case.prop.name}` {e.correct.verdict_text}",
             f"- {words['run']}: `tcpspec trace --variant {e.case.name}" + (" --lang ko`" if lang == "ko" else "`"),
             "",
