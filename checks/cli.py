@@ -17,6 +17,7 @@ from pathlib import Path
 
 from checks import diagrams
 from checks.bmc import supported
+from checks.capture import CaptureError, read_capture
 from checks.catalogue import (
     LANGUAGES,
     Explained,
@@ -34,6 +35,7 @@ from checks.explain import case_chart, explained_json, explained_text, variant_t
 from checks.explicit import Exploration, explore
 from checks.properties import PROPERTIES, VIOLATED, Limits, Property, Result, check, property_named
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
+from checks.record import CaptureUnavailable, kernel, record, recording_named, recordings
 from checks.render import svg_from_dot
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
 from checks.scenarios import SEARCH_LIMIT, NoRun, find_run, scenario_named, scenarios
@@ -213,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     clm.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of the claims (default: en)")
     clm.add_argument("--max-states", type=int, metavar="N", help="stop each search after N states")
     clm.add_argument("--max-seconds", type=float, metavar="S", help="stop each search after S seconds")
+    rec = sub.add_parser(
+        "record",
+        help="record this machine's kernel TCP on loopback (needs root, ip, iptables, tcpdump)",
+        description="Run a scenario with real sockets in a network namespace of its own, with tcpdump capturing, "
+        "and write the capture as pcap (and, with --text, in the text format too). Without SCENARIO: list them.",
+    )
+    rec.add_argument("scenario", nargs="?", metavar="SCENARIO", help="what to record (see `tcpspec record`)")
+    rec.add_argument("--out", "-o", metavar="FILE", help="the pcap file to write")
+    rec.add_argument("--text", metavar="FILE", help="also write the capture in the text format")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -505,6 +516,34 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return EXIT_INCOMPLETE if any(v.incomplete for v in verdicts) else EXIT_VIOLATED
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    if args.scenario is None:
+        width = max(len(r.name) for r in recordings())
+        for r in recordings():
+            print(f"{r.name:<{width}}  {r.shows}")
+        return EXIT_OK
+    try:
+        recording_named(args.scenario)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if not args.out:
+        raise UsageError("say where to write the capture: --out FILE.pcap")
+    try:
+        attempts = record(args.scenario, Path(args.out))
+    except CaptureUnavailable as err:
+        raise UsageError(f"cannot record here: {err}") from None
+    except RuntimeError as err:
+        print(f"tcpspec: recording failed, nothing written: {err}", file=sys.stderr)
+        return EXIT_VIOLATED
+    capture = read_capture(Path(args.out))
+    if args.text:
+        capture.comments = [f"recorded by `tcpspec record {args.scenario}` on {kernel()}"]
+        _emit(capture.text(), args.text)
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    print(f"{args.out}: {len(capture.segments)} segments of {args.scenario}{tries}, {kernel()}")
+    return EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     if args.name is None:
         sys.stdout.write(variants_text(args.lang))
@@ -581,12 +620,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_explain(args)
         if args.command == "claims":
             return cmd_claims(args)
+        if args.command == "record":
+            return cmd_record(args)
         if args.command == "graph":
             return cmd_graph(args)
         if args.command == "diagrams":
             return cmd_diagrams(args)
         return cmd_check(args)
-    except (UsageError, ConfigError) as err:
+    except (UsageError, ConfigError, CaptureError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
