@@ -249,27 +249,18 @@ def fins_cross(capture: Capture) -> bool:
     return a.ack == b.seq and b.ack == a.seq
 
 
+INPUT_TCP = ("-A", "INPUT", "-i", "lo", "-p", "tcp")  # iptables: segments arriving on loopback, after tcpdump saw them
+ONCE = ("-m", "statistic", "--mode", "nth", "--every", "100000", "--packet", "0")  # the first match only
+
+
 def _drop_first(*match: str) -> tuple[str, ...]:
-    """An iptables rule that drops the first segment of the INPUT chain matching ``match``, once."""
-    return (
-        "-A",
-        "INPUT",
-        "-i",
-        "lo",
-        "-p",
-        "tcp",
-        *match,
-        "-m",
-        "statistic",
-        "--mode",
-        "nth",
-        "--every",
-        "100000",
-        "--packet",
-        "0",
-        "-j",
-        "DROP",
-    )
+    """An iptables rule that drops the first segment arriving that matches ``match`` (tcpdump still sees it)."""
+    return (*INPUT_TCP, *match, *ONCE, "-j", "DROP")
+
+
+def _note(name: str, *match: str) -> tuple[str, ...]:
+    """An iptables rule that notes, in the ``recent`` list ``name``, that a segment matching ``match`` arrived."""
+    return (*INPUT_TCP, *match, "-m", "recent", "--name", name, "--set")
 
 
 SYN_ONLY = ("--tcp-flags", "SYN,ACK,FIN,RST", "SYN")
@@ -322,24 +313,7 @@ def recordings() -> tuple[Recording, ...]:
             "acknowledges it again",
             server_closes_last,
             drops=(
-                (
-                    "-A",
-                    "INPUT",
-                    "-i",
-                    "lo",
-                    "-p",
-                    "tcp",
-                    "--sport",
-                    str(SERVER_PORT),
-                    "--tcp-flags",
-                    "FIN",
-                    "FIN",
-                    "-m",
-                    "recent",
-                    "--name",
-                    "fin",
-                    "--set",
-                ),
+                _note("fin", "--sport", str(SERVER_PORT), *FIN_SET),
                 _drop_first("--dport", str(SERVER_PORT), *PURE_ACK, "-m", "recent", "--name", "fin", "--rcheck"),
             ),
             settle=1.5,
