@@ -33,7 +33,17 @@ from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_te
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
-from checks.properties import PROPERTIES, VIOLATED, Limits, Property, Result, check, property_named
+from checks.properties import (
+    HOLDS_TO_DEPTH,
+    PROPERTIES,
+    UNKNOWN,
+    VIOLATED,
+    Limits,
+    Property,
+    Result,
+    check,
+    property_named,
+)
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
 from checks.record import CaptureUnavailable, kernel, record, recording_named, recordings
 from checks.render import svg_from_dot
@@ -460,9 +470,10 @@ def _trace_variant(args: argparse.Namespace, limits: Limits) -> int:
         raise UsageError("give a SCENARIO or --variant, not both")
     variant = _variant(args.variant)
     if args.config:
-        explained = [_variant_in(variant, resolve_config(args.config), args.property, limits)]
-        if explained[0] is None:
-            return EXIT_VIOLATED
+        one, complete = _variant_in(variant, resolve_config(args.config), args.property, limits)
+        if one is None:
+            return EXIT_VIOLATED if complete else EXIT_INCOMPLETE
+        explained = [one]
     else:
         if args.property:
             raise UsageError("a variant's cases name their own property: give --property with --config")
@@ -471,8 +482,8 @@ def _trace_variant(args: argparse.Namespace, limits: Limits) -> int:
             explained = [run_case(c, limits) for c in chosen]
         except NotViolated as err:
             print(f"tcpspec: nothing to draw: {err}", file=sys.stderr)
-            return EXIT_INCOMPLETE if "HOLDS TO DEPTH" in err.result.verdict_text else EXIT_VIOLATED
-    found = [e for e in explained if e is not None]
+            return EXIT_INCOMPLETE if err.result.verdict in (HOLDS_TO_DEPTH, UNKNOWN) else EXIT_VIOLATED
+    found = explained
     if args.format == "text":
         _emit("\n".join(explained_text(e, args.lang) for e in found), args.output)
     elif args.format == "json":
@@ -488,24 +499,26 @@ def _trace_variant(args: argparse.Namespace, limits: Limits) -> int:
     return EXIT_OK
 
 
-def _variant_in(variant: Variant, config: Config, prop: str | None, limits: Limits) -> Explained | None:
-    """The variant's first (or ``prop``'s) counterexample in ``config``, explained; None if it has none."""
+def _variant_in(variant: Variant, config: Config, prop: str | None, limits: Limits) -> tuple[Explained | None, bool]:
+    """The variant's first (or ``prop``'s) counterexample in ``config``, explained (None if it has none),
+    and whether the search was complete."""
     try:
         wanted = [property_named(prop)] if prop else None
     except ValueError as err:
         raise UsageError(str(err)) from None
-    _, results = check(variant.config(config), wanted, limits, rules=variant.rules(all_rules()))
+    ex, results = check(variant.config(config), wanted, limits, rules=variant.rules(all_rules()))
     failed = [r for r in results if r.failed and r.counterexample is not None]
     if not failed:
         verdicts = "; ".join(f"{r.prop.name} {r.verdict_text}" for r in results)
-        print(
-            f"tcpspec: nothing to draw: {variant.name} violates nothing in {config.name} ({verdicts})", file=sys.stderr
+        found = (
+            "violates nothing" if ex.complete else f"showed no violation before the search stopped ({ex.stop_reason})"
         )
-        return None
+        print(f"tcpspec: nothing to draw: {variant.name} {found} in {config.name} ({verdicts})", file=sys.stderr)
+        return None, ex.complete
     result = failed[0]
     case = generic_case(variant, config, result.prop)
     _, correct = check(config, [result.prop], limits)
-    return explain(case, result, correct[0])
+    return explain(case, result, correct[0]), True
 
 
 def cmd_claims(args: argparse.Namespace) -> int:

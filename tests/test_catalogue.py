@@ -210,3 +210,10 @@ def test_the_why_pages_collect_every_case_with_its_chart() -> None:
             assert f"![{e.case.name}](why/{chart_stem(e)}.svg)" in page
             assert e.text(lang) in page
     assert why_page(everything, [], "ko").startswith("# 각 메커니즘이 존재하는 이유")
+
+
+def test_trace_variant_stopped_at_a_limit_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run("trace", "--variant", "fin-out-of-order", "-c", "lossy", "--max-states", "100", capsys=capsys)
+    assert (code, out) == (3, "") and "before the search stopped (stopped at the limit of 100 states)" in err
+    code, _, err = run("trace", "--variant", "short-time-wait", "--max-states", "100", capsys=capsys)
+    assert code == 3 and "HOLDS TO DEPTH" in err
