@@ -6,7 +6,8 @@ the counterexample is the one where things go wrong (:class:`Culprit`).  The
 counterexample is not stored: :func:`run_case` explores the variant
 breadth-first, so the trace is a shortest one, computed anew every time.  The
 explanation (English and Korean) is a text with the trace's own numbers filled
-in: the step where it goes wrong, what happened there, and the violation.
+in: the step where it goes wrong and what happened there (the violation itself
+is printed beside it, in the property's own words).
 
 The same configuration with the correct rules satisfies the property; the tests
 check that for every case, and pin each trace's length.  The explanations are
@@ -97,8 +98,6 @@ class Explained:
         return self.case.explanation[lang].format(
             step=self.culprit,
             event=f"{step.actor}: {step.event}",
-            message=self.counterexample.message,
-            steps=len(self.steps),
         )
 
 
