@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 
 # make check runs these two at a time (one per core), longest first; each one's output is printed
 # whole when it ends.  Each can also be run alone (make check-lifecycle).
-CHECKS := check-any-iss check-diagrams check-lifecycle check-presets check-engines check-claims check-time-wait
+CHECKS := check-any-iss check-diagrams check-lifecycle check-presets check-engines check-claims check-time-wait \
+  check-replay
 
 .PHONY: check $(CHECKS) test lint bench diagrams bootstrap clean
 
@@ -38,6 +39,13 @@ check-time-wait: bootstrap
 # What textbooks say about the handshakes, and what the blog post the project started from gets wrong.
 check-claims: bootstrap
 	$(BIN)/tcpspec claims
+
+# Every committed capture of this machine's kernel is a behaviour the spec admits.
+check-replay: bootstrap
+	@for f in tests/captures/*.pcap; do \
+	  out=$$($(BIN)/tcpspec replay $$f) || { echo "$$out"; exit 1; }; echo "$$out" | head -2; done
+	@out=$$($(BIN)/tcpspec replay tests/captures/rfc9293-figure-10.txt --config tests/captures/crash.toml) \
+	  || { echo "$$out"; exit 1; }; echo "$$out" | head -2
 
 # diagrams/ is what the spec draws now (with the catalogue of broken variants in diagrams/why.md).
 check-diagrams: bootstrap

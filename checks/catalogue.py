@@ -243,6 +243,38 @@ def case_named(name: str) -> Case:
     raise ValueError(f"unknown case {name!r}; the cases are {', '.join(c.name for c in cases())}")
 
 
+@dataclass(frozen=True)
+class OnTheWire:
+    """Where a variant's fault shows in a real capture: the recording whose replay the variant fails."""
+
+    capture: str | None  # the recording (``tcpspec record NAME``) the variant is REJECTED on, or None
+    network: str | None = None  # the replay configuration under tests/captures/, when not replay's default
+    segment: int = 0  # the segment it is rejected at
+    why_not: str = ""  # when no recording shows the fault: why
+
+
+def on_the_wire() -> dict[str, OnTheWire]:
+    """Each variant and the real capture that rejects it (tests/test_replay.py replays every one)."""
+    return {
+        "two-way-handshake": OnTheWire("client-closes", segment=3),
+        "no-time-wait": OnTheWire("lost-final-ack", segment=8),
+        "short-time-wait": OnTheWire(
+            None,
+            why_not="its fault needs time: a segment arriving between MSL and 2*MSL after TIME-WAIT began (30 to 60 s "
+            "on Linux), and replay does not read the capture's timestamps",
+        ),
+        "fin-out-of-order": OnTheWire("data-overtaken", network="loopback.toml", segment=8),
+        "no-retransmission": OnTheWire("lost-syn", segment=2),
+        "any-ack-in-syn-sent": OnTheWire(
+            None,
+            why_not="its fault needs a SYN,ACK that acknowledges something never sent (an old duplicate, RFC 9293 "
+            "Figure 8), which a kernel on loopback does not send",
+        ),
+        "fixed-iss": OnTheWire("refused-twice", segment=3),
+        "rst-ignored": OnTheWire("refused-twice", segment=3),
+    }
+
+
 def cases_of(variant: str) -> list[Case]:
     """The cases of the variant called ``variant`` (ValueError if there is no such variant)."""
     variant_named(variant)

@@ -47,6 +47,7 @@ from checks.properties import (
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
 from checks.record import CaptureUnavailable, kernel, record, recording_named, recordings
 from checks.render import svg_from_dot
+from checks.replay import ACCEPTED, MAX_NODES, REJECTED, capture_network, replay, replay_json, replay_text
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
 from checks.scenarios import SEARCH_LIMIT, NoRun, find_run, scenario_named, scenarios
 from checks.sequence import (
@@ -234,6 +235,27 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("scenario", nargs="?", metavar="SCENARIO", help="what to record (see `tcpspec record`)")
     rec.add_argument("--out", "-o", metavar="FILE", help="the pcap file to write")
     rec.add_argument("--text", metavar="FILE", help="also write the capture in the text format")
+    rpl = sub.add_parser(
+        "replay",
+        help="check a captured connection against the spec (pcap, pcapng or the text trace format)",
+        description="Search for a run of the spec that sends exactly the capture's segments, in order; user calls, "
+        "timers and the network's losses and reorderings are searched for. Exit codes: 0 ACCEPTED, 1 REJECTED, "
+        "2 bad input, 3 the search stopped at --max-nodes.",
+    )
+    rpl.add_argument("trace", metavar="TRACE", help="a .pcap, .pcapng or text capture of one TCP connection")
+    rpl.add_argument(
+        "--config",
+        "-c",
+        metavar="NAME|FILE",
+        help="the network, faults, timing and TCP options to assume (its scripts are not used; default: a network "
+        "that may lose, delay and reorder any segment)",
+    )
+    rpl.add_argument("--variant", metavar="NAME", help="replay against a broken variant (see `tcpspec explain`)")
+    rpl.add_argument("--port", type=int, metavar="N", help="the connection with this port, when a pcap holds several")
+    rpl.add_argument("--json", action="store_true", help="print the result as JSON")
+    rpl.add_argument(
+        "--max-nodes", type=int, metavar="N", help=f"stop the search after N nodes (default {MAX_NODES:,})"
+    )
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -557,6 +579,22 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.max_nodes is not None and args.max_nodes < 1:
+        raise UsageError(f"--max-nodes must be at least 1, not {args.max_nodes}")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise UsageError(f"--port must be a TCP port (1 to 65535), not {args.port}")
+    capture = read_capture(Path(args.trace), args.port)
+    base = resolve_config(args.config) if args.config else capture_network()
+    variant = _variant(args.variant) if args.variant else None
+    result = replay(capture, base, variant, args.max_nodes or MAX_NODES)
+    if args.json:
+        sys.stdout.write(json.dumps(replay_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(replay_text(result))
+    return {ACCEPTED: EXIT_OK, REJECTED: EXIT_VIOLATED}.get(result.verdict, EXIT_INCOMPLETE)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     if args.name is None:
         sys.stdout.write(variants_text(args.lang))
@@ -635,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_claims(args)
         if args.command == "record":
             return cmd_record(args)
+        if args.command == "replay":
+            return cmd_replay(args)
         if args.command == "graph":
             return cmd_graph(args)
         if args.command == "diagrams":

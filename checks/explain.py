@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.catalogue import Explained, cases_of, explanations, mechanism, summary, wrap
+from checks.catalogue import Explained, cases_of, explanations, mechanism, on_the_wire, summary, wrap
 from checks.claims import Verdict
 from checks.sequence import Chart, chart_from_path, chart_json
 from checks.trace import format_trace
@@ -28,6 +28,8 @@ _WORDS = {
         "trace": "shortest trace ({steps} steps; things go wrong at step {step})",
         "cases": "fails in",
         "where": "{prop} in {config}",
+        "wire": "on a real capture: REJECTED at segment {segment} of {capture}",
+        "not_on_wire": "on the real captures: not rejected by any, because {why}",
     },
     "ko": {
         "takes": "없애는 메커니즘: {mechanism} (RFC 9293 §{section})",
@@ -38,6 +40,8 @@ _WORDS = {
         "trace": "가장 짧은 trace ({steps}단계, 문제가 시작되는 곳: {step}번째 단계)",
         "cases": "실패하는 구성",
         "where": "{config} 구성의 {prop}",
+        "wire": "실제 캡처: {capture}의 {segment}번째 segment에서 REJECTED",
+        "not_on_wire": "실제 캡처: 어느 캡처에서도 REJECTED되지 않음 (이유, 영어로: {why})",
     },
 }
 
@@ -138,6 +142,13 @@ def variant_text(variant: Variant, lang: str = "en") -> str:
     for c in cases_of(variant.name):
         where = words["where"].format(prop=c.prop.name, config=c.config.name)
         lines.append(f"  {words['cases']}: {where} ({c.config.description})")
+    wire = on_the_wire()[variant.name]
+    if wire.capture is None:
+        lines.append("  " + words["not_on_wire"].format(why=wire.why_not))
+    else:
+        lines.append("  " + words["wire"].format(segment=wire.segment, capture=wire.capture))
+        config = f" -c tests/captures/{wire.network}" if wire.network else ""
+        lines.append(f"  tcpspec replay tests/captures/{wire.capture}.pcap{config} --variant {variant.name}")
     lines.append(f"  tcpspec trace --variant {variant.name} --lang {lang}")
     return "\n".join(lines) + "\n"
 

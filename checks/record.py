@@ -158,6 +158,40 @@ def closed_port() -> None:
         raise AssertionError("connected to a closed port")
 
 
+def refused_twice() -> None:
+    """Connect to a closed port, then again from the same port: a new SYN, with a new ISS, and a RST again."""
+    for _ in range(2):
+        with _client() as c, contextlib.suppress(ConnectionRefusedError):
+            c.connect((LOOPBACK, SERVER_PORT))
+            raise AssertionError("connected to a closed port")
+        time.sleep(0.05)
+
+
+def data_overtaken() -> None:
+    """The client sends twice and closes; its second segment is dropped, so its FIN arrives before that data.
+
+    The server must hold the FIN until the data is retransmitted and has arrived; the program checks the data.
+    """
+
+    def server(conn: socket.socket) -> None:
+        assert _recv_all(conn) == FIRST + SECOND
+
+    listener, thread = _serve(server)
+    with _client() as c:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.connect((LOOPBACK, SERVER_PORT))
+        c.sendall(FIRST)
+        time.sleep(0.05)
+        c.sendall(SECOND)
+    thread.join(5)
+    listener.close()
+
+
+FIRST, SECOND = b"first", b"second!"
+#: IPv4 total length of the client's SECOND segment on loopback: 20 (IP) + 32 (TCP with timestamps) + 7.
+SECOND_IP_LENGTH = 20 + 32 + len(SECOND)
+
+
 def abort() -> None:
     """The client aborts an open connection (SO_LINGER 0, then close): RST."""
 
@@ -279,7 +313,20 @@ def recordings() -> tuple[Recording, ...]:
             half_close,
         ),
         Recording("closed-port", "connect to a closed port: RST,ACK", closed_port),
+        Recording(
+            "refused-twice",
+            "connect to a closed port twice from the same port: two SYNs with different ISSs, each answered by RST",
+            refused_twice,
+        ),
         Recording("abort", "SO_LINGER 0 and close: the client resets the connection", abort),
+        Recording(
+            "data-overtaken",
+            "the client's second data segment is dropped, so its FIN arrives first; the server holds the FIN until "
+            "the retransmitted data has arrived",
+            data_overtaken,
+            drops=(_drop_first("--dport", str(SERVER_PORT), "-m", "length", "--length", str(SECOND_IP_LENGTH)),),
+            settle=1.0,
+        ),
         Recording(
             "simultaneous-open",
             "two sockets connect to each other; both first SYNs are dropped, the retransmitted ones cross",

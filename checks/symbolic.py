@@ -52,7 +52,7 @@ from checks.terms import SEQ_BITS, Term, cond, fit, ite
 from spec.config import Call, Config
 from spec.machine import EVENT_OF_KIND, HELD_STEPS, STEPS, Change, Machine, World
 from spec.rules import Event, Rule
-from spec.segment import Segment
+from spec.segment import UNIT, Segment
 from spec.seqnum import seq_add, seq_le
 from spec.states import ACK, ALL_STATES, CLOSED, LISTEN, PSH, SYN_SENT, TIME_WAIT, URG, Outcome, TcpState
 from spec.tcb import TIMER_OFF, Endpoint
@@ -86,6 +86,12 @@ class SymCtx:
 
     def send_ack(self) -> None:
         self.ack_pending = True
+
+    def unit_size(self, unit: Any) -> Any:
+        return UNIT  # the encodings take every unit to be one octet (Config: one_octet_units)
+
+    def unit_starting_at(self, offset: Any) -> Any:
+        return offset  # unit n begins n octets after ISS when every unit is one octet
 
     def choose_iss(self) -> Any:
         self.iss_used = True
@@ -321,6 +327,8 @@ class Compiler:
     """Compiles the rules of a :class:`Machine` into branches over a symbolic current state."""
 
     def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False) -> None:
+        if not (machine.config.a.one_octet_units and machine.config.b.one_octet_units):
+            raise ValueError(f"{machine.config.name}: the Z3 encodings take every unit of data to be one octet")
         self.machine = machine
         self.config = machine.config
         self.bounds = bounds

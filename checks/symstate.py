@@ -25,7 +25,7 @@ import z3
 from checks.terms import SEQ_BITS, Term, fit, ite
 from spec.config import Call, Config
 from spec.machine import World
-from spec.segment import Segment
+from spec.segment import UNIT, Segment
 from spec.states import ACK, FIN, PSH, RST, SYN, URG, Outcome, TcpState
 from spec.tcb import TIMER_OFF, Ended, Endpoint
 
@@ -115,7 +115,8 @@ class SymSegment:
         return SymSegment(*(_const(getattr(seg, f), w) for f, w in SEG_FIELDS))
 
     def to_segment(self, value: Evaluate) -> Segment:
-        return Segment(*(value(getattr(self, f)) for f, _ in SEG_FIELDS))
+        seg = Segment(*(value(getattr(self, f)) for f, _ in SEG_FIELDS))
+        return seg._replace(size=UNIT if seg.data else 0)  # every unit is one octet in the encodings
 
     def leaves(self) -> list[Term]:
         return [self.seq, self.ack, self.flags, self.data, self.inc, self.age]

@@ -7,7 +7,6 @@ uses only the vocabulary of :mod:`spec.rules` (no ``if`` on protocol data).
 from __future__ import annotations
 
 from spec.rules import Ctx
-from spec.segment import UNIT
 from spec.seqnum import Value, all_of, any_of, negate, seq_add, seq_in_window, seq_lt, seq_sub
 from spec.states import ACK, FIN, RST, SYN
 from spec.tcb import TIMER_OFF
@@ -83,9 +82,12 @@ def window_open(x: Ctx) -> Value:
     return seq_lt(t.snd_nxt, seq_add(t.snd_una, x.cfg.window))
 
 
-def unit_at(t_iss: Value, seq: Value) -> Value:
-    """The number of the data unit at ``seq``: unit n occupies ISS + n (the SYN occupies ISS)."""
-    return seq_sub(seq, t_iss)
+def unit_at(x: Ctx, seq: Value) -> Value:
+    """The number of the data unit whose first octet is ``seq``, or 0 if no unit begins there.
+
+    The SYN occupies ISS; unit 1 begins at ISS+1 and each unit after the octets of the one before.
+    """
+    return x.unit_starting_at(seq_sub(seq, x.tcb.iss))
 
 
 # --- Actions -------------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def send_data_unit(x: Ctx) -> None:
     unit = t.sent + 1
     x.send(seq=t.snd_nxt, ack=t.rcv_nxt, flags=x.data_flags(unit), data=unit)
     t.sent = unit
-    t.snd_nxt = seq_add(t.snd_nxt, UNIT)
+    t.snd_nxt = seq_add(t.snd_nxt, x.unit_size(unit))
     start_retransmission_timer(x)
 
 

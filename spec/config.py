@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from spec.segment import UNIT
 from spec.seqnum import MASK
 from spec.states import TcpState
 
@@ -41,15 +42,44 @@ class Call(Enum):
 
 @dataclass(frozen=True)
 class EndpointConfig:
-    """One endpoint: the user's script and the ISS values its TCBs may pick."""
+    """One endpoint: the user's script, the ISS values its TCBs may pick, the size of each SEND."""
 
     script: tuple[Call, ...]
     iss: tuple[tuple[int, ...], ...]  # choices per incarnation; the last entry repeats
     listening: bool = False  # the endpoint starts in LISTEN: its passive OPEN came before everything else
+    sizes: tuple[tuple[int, ...], ...] = ()  # per incarnation, octets of unit 1, 2, ...; the last entry repeats
 
     def iss_choices(self, incarnation: int) -> tuple[int, ...]:
         """The ISS values the TCB of ``incarnation`` (1, 2, ...) may select (RFC 9293 §3.4.1)."""
         return self.iss[min(incarnation, len(self.iss)) - 1]
+
+    def unit_size(self, incarnation: int, unit: int) -> int:
+        """Octets of data unit ``unit`` (1, 2, ...) of ``incarnation``: what the user's SEND of it handed to TCP.
+
+        A unit the configuration does not size has one octet.
+        """
+        if not self.sizes:
+            return UNIT
+        sizes = self.sizes[min(max(incarnation, 1), len(self.sizes)) - 1]
+        return sizes[unit - 1] if 0 < unit <= len(sizes) else UNIT
+
+    def unit_starting_at(self, incarnation: int, offset: int) -> int:
+        """The unit of ``incarnation`` whose first octet lies ``offset`` octets after the ISS, or 0 if none does.
+
+        The SYN occupies the ISS, so unit 1 begins at offset 1 and each further unit
+        right after the octets of the one before (RFC 9293 §3.4).
+        """
+        start = 1
+        for unit in range(1, max([self.sends, *map(len, self.sizes)]) + 1):
+            if start == offset:
+                return unit
+            start += self.unit_size(incarnation, unit)
+        return 0
+
+    @property
+    def one_octet_units(self) -> bool:
+        """Every unit of data is one octet (what the Z3 encodings assume)."""
+        return all(size == UNIT for sizes in self.sizes for size in sizes)
 
     @property
     def opens(self) -> int:
@@ -140,7 +170,9 @@ class Config:
 # Reading configurations from TOML
 
 _TOP_KEYS = {"name", "description", "a", "b", "network", "faults", "timing", "tcp", "reach"}
-_ENDPOINT_KEYS = {"script", "iss", "listening"}
+_ENDPOINT_KEYS = {"script", "iss", "listening", "sizes"}
+#: Octets all of one endpoint's data may occupy: well inside half the sequence space (RFC 9293 §3.4).
+MAX_STREAM_OCTETS = 1 << 30
 _NETWORK_KEYS = {"order", "capacity"}
 _FAULT_KEYS = {"loss", "duplicate", "crash"}
 _TIMING_KEYS = {"msl", "rto", "time_wait", "retries"}
@@ -295,7 +327,18 @@ def _endpoint(raw: Any, where: str, key: str) -> EndpointConfig:
             values.append(v)
         iss.append(tuple(sorted(set(values))))
     listening = _bool(raw.get("listening", False), where, f"[{key}] listening")
-    return EndpointConfig(script=tuple(script), iss=tuple(iss), listening=listening)
+    sizes_raw = raw.get("sizes", [])
+    if not isinstance(sizes_raw, list):
+        raise ConfigError(f"{where}: [{key}] sizes must be a list of octet counts, one per SEND, e.g. [5, 1460]")
+    per_inc_sizes = sizes_raw if sizes_raw and all(isinstance(v, list) for v in sizes_raw) else [sizes_raw]
+    sizes = []
+    for counts in per_inc_sizes:
+        octets = tuple(_int(v, where, f"[{key}] sizes: a unit's size in octets", low=1) for v in counts)
+        if sum(octets) > MAX_STREAM_OCTETS:
+            raise ConfigError(f"{where}: [{key}] sizes add up to {sum(octets)} octets; at most {MAX_STREAM_OCTETS} fit")
+        sizes.append(octets)
+    sizes = [] if sizes == [()] else sizes
+    return EndpointConfig(script=tuple(script), iss=tuple(iss), listening=listening, sizes=tuple(sizes))
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -187,13 +187,25 @@ assert tuple(Endpoint._fields) == _Work.__slots__, "keep _Work in step with Endp
 class ConcreteCtx:
     """The rule vocabulary (:class:`spec.rules.Ctx`) on plain integers."""
 
-    __slots__ = ("ack_pending", "cfg", "iss_choices", "iss_index", "iss_used", "out", "seg", "tcb", "urgent_units")
+    __slots__ = (
+        "ack_pending",
+        "cfg",
+        "iss_choices",
+        "iss_index",
+        "iss_used",
+        "out",
+        "own",
+        "seg",
+        "tcb",
+        "urgent_units",
+    )
 
     def __init__(
         self,
         tcb: Any,
         seg: Any,
         cfg: Config,
+        own: EndpointConfig,
         urgent_units: frozenset[int],
         iss_choices: tuple[int, ...],
         iss_index: int,
@@ -204,6 +216,7 @@ class ConcreteCtx:
         self.tcb = tcb
         self.seg = seg
         self.cfg = cfg
+        self.own = own  # this endpoint's configuration
         self.urgent_units = urgent_units
         self.iss_choices = iss_choices
         self.iss_index = iss_index
@@ -217,7 +230,14 @@ class ConcreteCtx:
                 raise Disabled
 
     def send(self, *, seq: Any, flags: int, ack: Any = 0, data: Any = 0) -> None:
-        self.out.append(Segment(seq & MASK, ack & MASK, flags, data, self.tcb.inc))
+        size = self.own.unit_size(self.tcb.inc, data) if data else 0
+        self.out.append(Segment(seq & MASK, ack & MASK, flags, data, self.tcb.inc, 0, size))
+
+    def unit_size(self, unit: Any) -> Any:
+        return self.own.unit_size(self.tcb.inc, unit)
+
+    def unit_starting_at(self, offset: Any) -> Any:
+        return self.own.unit_starting_at(self.tcb.inc, offset)
 
     def send_ack(self) -> None:
         self.ack_pending = True
@@ -371,6 +391,7 @@ class Machine:
                         _Work(ep_now),
                         current,
                         config,
+                        config.endpoint(side),
                         self.urgent[side],
                         choices,
                         label.choice,

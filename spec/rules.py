@@ -94,7 +94,13 @@ class Ctx(Protocol):
         """The rule is enabled only if every condition holds."""
 
     def send(self, *, seq: Value, flags: int, ack: Value = 0, data: Value = 0) -> None:
-        """Put a segment on the network towards the peer."""
+        """Put a segment on the network towards the peer (carrying data unit ``data``, if not 0)."""
+
+    def unit_size(self, unit: Value) -> Value:
+        """Octets of this endpoint's data unit ``unit``: what the user's SEND of it handed to TCP."""
+
+    def unit_starting_at(self, offset: Value) -> Value:
+        """The data unit whose first octet lies ``offset`` octets after ISS, or 0 if none begins there."""
 
     def send_ack(self) -> None:
         """Send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> once this event's processing is over (MUST-58)."""

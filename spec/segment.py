@@ -2,7 +2,9 @@
 
 A segment has the header fields the connection state machine reads -- SEG.SEQ,
 SEG.ACK and the six control bits -- and zero or one unit of data.  A unit of data
-is one octet of sequence space; it is identified (``data`` is its number in the
+is what one SEND of the user handed to TCP: ``size`` octets of sequence space
+(one octet unless the configuration says otherwise, see
+``EndpointConfig.sizes``).  It is identified (``data`` is its number in the
 sender's stream, 1, 2, ...) so that the checks can follow each unit to the
 receiving user.  Two fields are not part of TCP at all and no rule may read
 them: ``inc``, the incarnation of the sending TCB, and ``age``, the ticks spent
@@ -15,7 +17,7 @@ from typing import NamedTuple
 
 from spec.states import ACK, FIN, PSH, RST, SYN, URG
 
-#: Octets of sequence space one unit of data occupies.
+#: Octets of sequence space one unit of data occupies unless the configuration gives its size.
 UNIT = 1
 
 _FLAG_LETTERS = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."), (URG, "U"))
@@ -30,6 +32,7 @@ class Segment(NamedTuple):
     data: int = 0  # number of the data unit carried (1, 2, ...), or 0 for none
     inc: int = 0  # ghost: incarnation of the sender's TCB
     age: int = 0  # ghost: ticks spent in the network
+    size: int = 0  # octets of data carried: the size of unit ``data``, 0 when there is none
 
     @property
     def SYN(self) -> bool:  # noqa: N802 - the RFC's name of the control bit
@@ -63,12 +66,12 @@ class Segment(NamedTuple):
     @property
     def text_len(self) -> int:
         """Octets of data carried."""
-        return UNIT if self.data else 0
+        return self.size
 
     @property
     def len(self) -> int:
         """SEG.LEN: octets of data plus one for each of SYN and FIN (RFC 9293 §3.4)."""
-        return (UNIT if self.data else 0) + (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
+        return self.size + (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
 
 
 def flag_letters(flags: int) -> str:

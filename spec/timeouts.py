@@ -83,7 +83,7 @@ def retransmit_syn_ack_after_close(x: Ctx) -> None:
 def retransmit_data(x: Ctx) -> None:
     """RETRANSMISSION TIMEOUT: the data unit at SND.UNA is unacknowledged: send it again."""
     t = x.tcb
-    unit = unit_at(t.iss, t.snd_una)
+    unit = unit_at(x, t.snd_una)
     x.require(unit != 0, unit <= t.sent)
     may_retransmit(x)
     x.send(seq=t.snd_una, ack=t.rcv_nxt, flags=x.data_flags(unit), data=unit)

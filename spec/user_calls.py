@@ -19,6 +19,7 @@ from spec.config import Call
 from spec.rules import Ctx, Event, rule
 from spec.seqnum import any_of, negate
 from spec.states import (
+    ACK,
     ALL_STATES,
     CLOSE_WAIT,
     CLOSED,
@@ -228,11 +229,19 @@ def abort_unsynchronized(x: Ctx) -> None:
     states={SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT},
     to=CLOSED,
     outcome=Outcome.ABORTED,
-    sends="RST",
+    sends="RST,ACK",
 )
 def abort_with_reset(x: Ctx) -> None:
-    """SYN-RECEIVED ... CLOSE-WAIT: send <SEQ=SND.NXT><CTL=RST>, flush the queues, delete the TCB."""
-    x.send(seq=x.tcb.snd_nxt, flags=RST)
+    """SYN-RECEIVED ... CLOSE-WAIT: send a reset, flush the queues, delete the TCB.
+
+    RFC 9293 §3.10.5 writes the reset <SEQ=SND.NXT><CTL=RST>.  Linux sends
+    <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (tcp_send_active_reset; seen in the
+    abort capture), and so does the model.  The ACK bit matters only to a peer in
+    SYN-SENT, which accepts a reset only with an acceptable ACK (§3.10.7.3): with
+    the RFC's form, a peer in a simultaneous open would ignore the reset.
+    """
+    t = x.tcb
+    x.send(seq=t.snd_nxt, ack=t.rcv_nxt, flags=RST | ACK)
 
 
 @rule(Event.CALL, "3.10.5", calls=ABORT, states={CLOSING, LAST_ACK, TIME_WAIT}, to=CLOSED, outcome=Outcome.ABORTED)

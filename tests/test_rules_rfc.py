@@ -17,7 +17,7 @@ The connection used throughout:
 
 Segments the peer sends are built with :func:`from_peer`; segments we send are
 compared with :func:`wire`, which drops the two ghost fields (``inc`` and
-``age``) that are not part of TCP.  ``Segment(seq, ack, flags, data)`` reads
+``age``) that are not part of TCP.  ``Segment(seq, ack, flags, data, size=n)`` reads
 like the RFC's ``<SEQ=..><ACK=..><CTL=..>``.
 """
 
@@ -170,7 +170,7 @@ def in_state(state: TcpState, *, iss: int = LOCAL_ISS, irs: int = PEER_ISS, **fi
 
 def from_peer(seq: int, ack: int, flags: int, data: int = 0) -> Segment:
     """A segment the peer sent: <SEQ=seq><ACK=ack><CTL=flags>, carrying data unit ``data`` (0: none)."""
-    return Segment(mod32(seq), mod32(ack), flags, data, PEER_INC)
+    return Segment(mod32(seq), mod32(ack), flags, data, PEER_INC, size=1 if data else 0)
 
 
 def peer_data(seq: int, ack: int, irs: int = PEER_ISS) -> Segment:
@@ -395,7 +395,7 @@ def test_send_when_synchronized_segmentizes_at_once(state, rcv_nxt):
     before = in_state(state)
     r = user(before, Call.SEND)
     assert r.rules == ("send-now",)
-    assert wire(r) == [Segment(101, rcv_nxt, ACK | PSH, 1)]
+    assert wire(r) == [Segment(101, rcv_nxt, ACK | PSH, 1, size=1)]
     assert changed(before, r.endpoint) == {"sent": 1, "snd_nxt": 102}
 
 
@@ -403,7 +403,7 @@ def test_send_second_unit_follows_the_first():
     """§3.10.2 ESTABLISHED: the next unit is sent at SND.NXT while the first is unacknowledged (window 2)."""
     before = in_state(ESTABLISHED, sent=1, snd_nxt=102)
     r = user(before, Call.SEND)
-    assert wire(r) == [Segment(102, 301, ACK | PSH, 2)]
+    assert wire(r) == [Segment(102, 301, ACK | PSH, 2, size=1)]
     assert changed(before, r.endpoint) == {"sent": 2, "snd_nxt": 103}
 
 
@@ -411,7 +411,7 @@ def test_send_urgent_sets_the_urg_bit():
     """§3.10.2: "If the URGENT flag is set, then SND.UP <- SND.NXT and set the urgent pointer in the
     outgoing segments"."""
     r = user(in_state(ESTABLISHED), Call.SEND_URGENT, urgent=True)
-    assert wire(r) == [Segment(101, 301, ACK | PSH | URG, 1)]
+    assert wire(r) == [Segment(101, 301, ACK | PSH | URG, 1, size=1)]
 
 
 @pytest.mark.parametrize("state", [ESTABLISHED, CLOSE_WAIT])
@@ -438,7 +438,7 @@ def test_send_with_wrapped_sequence_numbers():
     before = in_state(ESTABLISHED, iss=WRAP)
     assert before.snd_nxt == 0
     r = user(before, Call.SEND)
-    assert wire(r) == [Segment(0, 301, ACK | PSH, 1)]
+    assert wire(r) == [Segment(0, 301, ACK | PSH, 1, size=1)]
     assert r.endpoint.snd_nxt == 1
 
 
@@ -581,25 +581,26 @@ def test_abort_in_closed_is_an_error():
 @pytest.mark.parametrize(
     ("state", "rule", "expected"),
     [
-        (LISTEN, "abort-unsynchronized", []),
+        (LISTEN, "abort-unsynchronized", []),  # the reset's SEG.SEQ, if one is sent
         (SYN_SENT, "abort-unsynchronized", []),
-        (SYN_RECEIVED, "abort-with-reset", [Segment(101, 0, RST)]),
-        (ESTABLISHED, "abort-with-reset", [Segment(101, 0, RST)]),
-        (FIN_WAIT_1, "abort-with-reset", [Segment(102, 0, RST)]),
-        (FIN_WAIT_2, "abort-with-reset", [Segment(102, 0, RST)]),
-        (CLOSE_WAIT, "abort-with-reset", [Segment(101, 0, RST)]),
+        (SYN_RECEIVED, "abort-with-reset", [101]),
+        (ESTABLISHED, "abort-with-reset", [101]),
+        (FIN_WAIT_1, "abort-with-reset", [102]),
+        (FIN_WAIT_2, "abort-with-reset", [102]),
+        (CLOSE_WAIT, "abort-with-reset", [101]),
         (CLOSING, "abort-while-closing", []),
         (LAST_ACK, "abort-while-closing", []),
         (TIME_WAIT, "abort-while-closing", []),
     ],
 )
 def test_abort_deletes_the_tcb(state, rule, expected):
-    """§3.10.5: SYN-RECEIVED ... CLOSE-WAIT "Send a reset segment: <SEQ=SND.NXT><CTL=RST>"; LISTEN, SYN-SENT,
-    CLOSING, LAST-ACK, TIME-WAIT send nothing; every state ends in CLOSED with the TCB deleted."""
+    """§3.10.5: SYN-RECEIVED ... CLOSE-WAIT "Send a reset segment: <SEQ=SND.NXT><CTL=RST>", with
+    <ACK=RCV.NXT> and the ACK bit as Linux sends it; LISTEN, SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT send
+    nothing; every state ends in CLOSED with the TCB deleted."""
     before = in_state(state)
     r = user(before, Call.ABORT)
     assert r.rules == (rule,)
-    assert wire(r) == expected
+    assert wire(r) == [Segment(seq, before.rcv_nxt, RST | ACK) for seq in expected]
     assert_deleted(before, r, Outcome.ABORTED)
     assert r.endpoint.history[-1].outcome is Outcome.ABORTED
     assert r.endpoint.pc == before.pc + 1
@@ -611,7 +612,7 @@ def test_abort_flushes_queued_data_and_the_queued_close():
     before = in_state(FIN_WAIT_1, sent=2, snd_nxt=103, queued=1, close_queued=True)
     r = user(before, Call.ABORT)
     assert r.rules == ("abort-with-reset",)
-    assert wire(r) == [Segment(103, 0, RST)]
+    assert wire(r) == [Segment(103, 301, RST | ACK)]
     assert (r.endpoint.queued, r.endpoint.close_queued) == (0, False)
     assert try_react(r.endpoint, "output") is None
 
@@ -828,7 +829,7 @@ def test_syn_sent_syn_ack_keeps_queued_data_for_output():
     assert wire(r) == [Segment(101, 301, ACK)]
     assert r.endpoint.queued == 1
     out = output(r.endpoint)
-    assert wire(out) == [Segment(101, 301, ACK | PSH, 1)]
+    assert wire(out) == [Segment(101, 301, ACK | PSH, 1, size=1)]
 
 
 def test_syn_sent_syn_without_ack_is_a_simultaneous_open():
@@ -1622,7 +1623,7 @@ def test_retransmission_timeout_resends_the_data_at_snd_una():
     before = in_state(ESTABLISHED, sent=2, snd_una=102, snd_nxt=103, timer=0)
     r = expire(before, retries=RETRIES)
     assert r.rules == ("retransmit-data",)
-    assert wire(r) == [Segment(102, 301, ACK | PSH, 2)]
+    assert wire(r) == [Segment(102, 301, ACK | PSH, 2, size=1)]
     assert changed(before, r.endpoint) == {"retries": 1}
 
 
@@ -1631,7 +1632,7 @@ def test_retransmission_timeout_resends_data_before_the_fin():
     before = in_state(FIN_WAIT_1, sent=1, snd_nxt=103, timer=0)
     r = expire(before, retries=RETRIES)
     assert r.rules == ("retransmit-data",)
-    assert wire(r) == [Segment(101, 301, ACK | PSH, 1)]
+    assert wire(r) == [Segment(101, 301, ACK | PSH, 1, size=1)]
 
 
 @pytest.mark.parametrize(("state", "ack"), [(FIN_WAIT_1, 301), (CLOSING, 302), (LAST_ACK, 302)])
@@ -1736,7 +1737,7 @@ def test_output_segmentizes_queued_data_when_the_window_opens():
     opened = arrive(full, from_peer(301, 103, ACK)).endpoint
     r = output(opened)
     assert r.rules == ("segmentize-queued-data-established",)
-    assert wire(r) == [Segment(103, 301, ACK | PSH, 3)]
+    assert wire(r) == [Segment(103, 301, ACK | PSH, 3, size=1)]
     assert changed(opened, r.endpoint) == {"queued": 0, "sent": 3, "snd_nxt": 104}
 
 
@@ -1757,7 +1758,7 @@ def test_queued_close_sends_its_fin_after_the_queued_data():
 
     data = output(ep)
     assert data.rules == ("segmentize-queued-data",)
-    assert wire(data) == [Segment(103, 301, ACK | PSH, 3)]
+    assert wire(data) == [Segment(103, 301, ACK | PSH, 3, size=1)]
     fin = output(data.endpoint)
     assert fin.rules == ("queued-fin",)
     assert wire(fin) == [Segment(104, 301, FIN | ACK)]
@@ -1770,7 +1771,7 @@ def test_queued_close_in_close_wait_sends_fin_after_the_data():
     FIN segment, enter LAST-ACK state"."""
     ep = in_state(CLOSE_WAIT, sent=2, snd_una=103, snd_nxt=103, queued=1, close_queued=True)
     data = output(ep)
-    assert wire(data) == [Segment(103, 302, ACK | PSH, 3)]
+    assert wire(data) == [Segment(103, 302, ACK | PSH, 3, size=1)]
     fin = output(data.endpoint)
     assert fin.rules == ("queued-close-close-wait",)
     assert wire(fin) == [Segment(104, 302, FIN | ACK)]
@@ -1810,7 +1811,7 @@ def test_send_and_close_queued_in_syn_received_go_out_in_order():
             break
         sent.extend(wire(r))
         ep = r.endpoint
-    assert sent == [Segment(101, 301, ACK | PSH, 1), Segment(102, 301, FIN | ACK)]
+    assert sent == [Segment(101, 301, ACK | PSH, 1, size=1), Segment(102, 301, FIN | ACK)]
     assert ep.state is FIN_WAIT_1
 
 

@@ -252,7 +252,7 @@ def test_timed_runs_mark_ticks_and_timeouts() -> None:
 def test_segment_labels_are_short_tcpdump() -> None:
     assert segment_label(Segment(4294967295, 0, SYN)) == "[S] seq 4294967295"
     assert segment_label(Segment(300, 0, SYN | ACK)) == "[S.] seq 300 ack 0"
-    assert segment_label(Segment(0, 301, PSH | ACK, 1)) == "[P.] seq 0:1 ack 301 length 1"
+    assert segment_label(Segment(0, 301, PSH | ACK, 1, size=1)) == "[P.] seq 0:1 ack 301 length 1"
     assert segment_label(Segment(1, 302, FIN | ACK)) == "[F.] seq 1 ack 302"
     assert segment_label(Segment(302, 0, RST)) == "[R] seq 302"
 

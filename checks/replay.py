@@ -1,0 +1,559 @@
+"""Trace checking: is a captured connection a behaviour the spec admits?
+
+A capture says what both endpoints sent and in what order.  Replay binds it to
+a configuration (:func:`bind`): each side's user script (an OPEN or a LISTEN, one
+SEND per new data segment, a CLOSE after a FIN, an ABORT after a RST), its ISS
+from its SYN, and the size of each unit of data from the segment that first
+carried it.  It then searches the transition system of that configuration
+(:func:`replay`), breadth first, over pairs (world, number of segments matched).
+Every segment a TCP sends in a transition must be the next segment of the
+capture; what the capture cannot show is searched for: user calls, timer
+expiries, segment arrivals, and the network's losses, reorderings and
+duplications inside the bounds of the configuration.
+
+The observer is taken to see every segment as it is sent, before the network
+loses or delays it (as tcpdump on loopback, or on the sending host, does).  Two
+liberties are taken, each listed in :data:`ABSTRACTIONS` and in the README:
+a pure ACK may be withheld (delayed ACKs, RFC 9293 §3.8.6.3), and PSH is not
+compared.  Nothing else is skipped: a segment that replay cannot interpret
+makes the trace REJECTED with the reason, never ACCEPTED.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from checks.capture import Capture, Observed
+from spec.config import Call, Config, EndpointConfig
+from spec.machine import A, AmbiguousRules, B, IncompleteRules, Machine, Transition, World
+from spec.rulebook import all_rules
+from spec.segment import Segment, describe
+from spec.seqnum import MASK, seq_sub
+from spec.states import ACK, ESTABLISHED, FIN, RST, SYN, URG, TcpState
+from spec.tcb import Endpoint
+from spec.variants import Variant
+
+ACCEPTED, REJECTED, UNKNOWN = "ACCEPTED", "REJECTED", "UNKNOWN"
+
+#: The control bits compared with the model's (PSH is the sender's choice, RFC 9293 §3.9.1.2; ECN bits are ignored).
+COMPARED = SYN | ACK | FIN | RST | URG
+#: The model's window in replay: larger than any window a capture advertises, so that it never limits.
+REPLAY_WINDOW = 1 << 30
+#: Nodes (world, segments matched) the search may visit before it gives up with UNKNOWN.
+MAX_NODES = 2_000_000
+
+SIDES = ("A", "B")
+
+#: What replay abstracts from a real capture, and how it treats what real stacks do beyond RFC 9293's state machine.
+ABSTRACTIONS: tuple[str, ...] = (
+    "Compared per segment: the sender, SYN, ACK, FIN, RST and URG, SEG.SEQ, SEG.ACK (when ACK is set) and the "
+    "payload length. Not compared: PSH (the sender's choice, RFC 9293 §3.9.1.2), the ECN bits, the window, "
+    "options (MSS, window scale, SACK, timestamps), checksums and the payload's bytes.",
+    "The observer sees every segment a TCP sends, as it is sent, before the network loses, reorders or "
+    "duplicates it (tcpdump on loopback, or on the sending host). A segment lost before the capture point "
+    "makes the trace REJECTED.",
+    "A pure ACK (no data, SYN, FIN or RST) the rules send may be withheld: TCP may delay an ACK and let a later "
+    "segment carry it (RFC 9293 §3.8.6.3, delayed ACKs; Linux piggybacks the ACK of a FIN on its own FIN). "
+    "To the peer a withheld ACK is as if never sent; the result counts them.",
+    "Each SEND of the user is one segment of new data: a unit is as many octets as the segment that first "
+    "carries it, and a retransmission must carry the same octets. Data a stack splits or merges differently "
+    "on retransmission cannot be interpreted: the trace is REJECTED at that segment, with the reason.",
+    "Windows are not modelled: the model's window is 2**30 octets, so flow control never holds data back. "
+    "Window updates and duplicate pure ACKs that the rules do not send are REJECTED.",
+    "The user's calls come from the capture: an OPEN for a bare SYN, a LISTEN (made before the capture began, "
+    "or after the last connection closed) for a SYN,ACK, one SEND per new data segment, a CLOSE for a FIN, an "
+    "ABORT for a RST,ACK whose SEG.SEQ is not 0 (a reset answering a segment is <SEQ=SEG.ACK><CTL=RST> or "
+    "<SEQ=0><CTL=RST,ACK>, RFC 9293 §3.5.2). Linux answers a close with unread data by RST: "
+    "replay takes it as the user's ABORT.",
+    "A capture that begins after the handshake is replayed from ESTABLISHED on both sides, with SND.NXT and "
+    "RCV.NXT bound from the first segment seen each way.",
+    "Time is not compared: timers may expire at any moment (the untimed model), unless the configuration is "
+    "timed; then ticks are searched for, not read from the capture's timestamps.",
+    "Retransmissions are bounded by the configuration's retries, at least as many as the capture shows.",
+)
+
+
+# --- binding a capture to a configuration ---------------------------------------------------------
+
+
+def capture_network() -> Config:
+    """The network replay assumes unless told otherwise: it may lose, delay and reorder any segment.
+
+    It does not duplicate or crash; ``--config`` gives other bounds (its scripts are not used).
+    """
+    nobody = EndpointConfig(script=(), iss=((0,),))
+    return Config(
+        name="replay",
+        description="a network that may lose, delay and reorder segments",
+        a=nobody,
+        b=nobody,
+        reorder=True,
+        loss=None,
+    )
+
+
+@dataclass(frozen=True)
+class Incarnation:
+    """One TCB of one side, as the capture shows it."""
+
+    iss: int
+    passive: bool  # it answered a SYN (its first SYN carried ACK)
+    sizes: tuple[int, ...]  # octets of each unit of new data, in sequence order
+    closes: bool  # it sent a FIN
+    aborts: bool  # it sent a reset that answers no segment: its user's ABORT
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A capture bound to a configuration: the scripts, ISSs and unit sizes it implies."""
+
+    config: Config
+    initial: World
+    late_start: bool
+    incarnations: tuple[tuple[Incarnation, ...], tuple[Incarnation, ...]]
+    uninterpretable: dict[int, str] = field(default_factory=dict)  # segment index -> why replay cannot read it
+
+    def describe_side(self, side: int) -> str:
+        """``A: active OPEN, ISS 2240075741, 1 SEND (5 octets), CLOSE``."""
+        parts = []
+        for inc in self.incarnations[side]:
+            opened = "LISTEN" if inc.passive else "active OPEN"
+            sends = f"{len(inc.sizes)} SEND{'s' if len(inc.sizes) != 1 else ''}"
+            if inc.sizes:
+                octets = "octet" if inc.sizes == (1,) else "octets"
+                sends += f" ({', '.join(str(n) for n in inc.sizes)} {octets})"
+            calls = [opened if not self.late_start else "ESTABLISHED before the capture", f"ISS {inc.iss}", sends]
+            calls += ["CLOSE"] * inc.closes + ["ABORT"] * inc.aborts
+            parts.append(", ".join(calls))
+        return "; then ".join(parts) if parts else "no connection (CLOSED throughout)"
+
+
+def _is_syn(o: Observed) -> bool:
+    return bool(o.flags & SYN)
+
+
+def _incarnations(capture: Capture, side: str, late_start: bool, notes: dict[int, str]) -> list[Incarnation]:
+    """Split one side's segments into TCBs (a SYN with a new ISS begins one) and read each one's data units."""
+    segments = [(i, o) for i, o in enumerate(capture.segments) if o.sender == side]
+    groups: list[tuple[int, bool, list[tuple[int, Observed]]]] = []
+    for i, o in segments:
+        if _is_syn(o) and (not groups or o.seq != groups[-1][0]):
+            groups.append((o.seq, bool(o.flags & ACK), []))
+        elif not groups:
+            if not late_start:
+                continue  # replies of an endpoint without a TCB (a RST from a closed port)
+            groups.append(((o.seq - 1) & MASK, False, []))  # its SYN came before the capture: ISS = SND.NXT - 1
+        groups[-1][2].append((i, o))
+    found = []
+    for iss, passive, members in groups:
+        sizes: list[int] = []
+        starts: dict[int, int] = {}
+        next_offset = 1
+        for i, o in members:
+            if o.length == 0:
+                continue
+            if o.flags & SYN:
+                notes[i] = "data on a SYN (TCP Fast Open) is beyond the model"
+                continue
+            offset = seq_sub(o.seq, iss)
+            if offset == next_offset:
+                starts[offset] = o.length
+                sizes.append(o.length)
+                next_offset += o.length
+            elif starts.get(offset) != o.length:
+                notes[i] = (
+                    f"its data [{o.seq}:{(o.seq + o.length) & MASK}] does not line up with the units this TCB "
+                    f"sent before: it begins {offset} octets after the ISS, where no unit begins, or with other "
+                    f"octets than the unit there (replay maps each SEND to one segment of new data; the next new "
+                    f"data would begin {next_offset} octets after the ISS)"
+                )
+        closes = any(o.flags & FIN for _, o in members)
+        # A reset that answers a segment is <SEQ=SEG.ACK><CTL=RST> or <SEQ=0><CTL=RST,ACK> (§3.5.2); one with
+        # ACK and another SEG.SEQ is the user's ABORT (<SEQ=SND.NXT>, with ACK as Linux sends it).
+        aborts = any(o.flags & RST and o.flags & ACK and o.seq != 0 for _, o in members)
+        found.append(Incarnation(iss, passive, tuple(sizes), closes, aborts))
+    return found
+
+
+def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...], bool]:
+    """The user's calls for a side's incarnations, and whether it was listening before the capture."""
+    script: list[Call] = []
+    listening = False
+    for k, inc in enumerate(incs):
+        if not late_start:
+            if inc.passive and k == 0:
+                listening = True
+            else:
+                script.append(Call.LISTEN if inc.passive else Call.OPEN)
+        script += [Call.SEND] * len(inc.sizes)
+        script += [Call.CLOSE] * inc.closes + [Call.ABORT] * inc.aborts
+    return tuple(script), listening
+
+
+def _retransmissions(capture: Capture) -> int:
+    """The most times any one segment of the capture was sent again."""
+    seen: dict[tuple[str, int, int, int], int] = {}
+    for o in capture.segments:
+        key = (o.sender, o.flags & (SYN | FIN | RST), o.seq, o.length)
+        if o.length or o.flags & (SYN | FIN):
+            seen[key] = seen.get(key, 0) + 1
+    return max(seen.values(), default=1) - 1
+
+
+def _late_endpoint(capture: Capture, side: str) -> Endpoint:
+    """An endpoint in ESTABLISHED with its sequence variables bound from the first segments seen each way."""
+    mine = next((o for o in capture.segments if o.sender == side), None)
+    theirs = next((o for o in capture.segments if o.sender != side), None)
+    # What one side sends first is what the other expects next; a side that sends nothing is bound
+    # from what the other acknowledges.
+    snd_nxt = mine.seq if mine else (theirs.ack if theirs and theirs.ack is not None else 0)
+    rcv_nxt = theirs.seq if theirs else (mine.ack if mine and mine.ack is not None else 0)
+    return Endpoint(
+        state=ESTABLISHED,
+        inc=1,
+        iss=(snd_nxt - 1) & MASK,
+        irs=(rcv_nxt - 1) & MASK,
+        snd_una=snd_nxt,
+        snd_nxt=snd_nxt,
+        rcv_nxt=rcv_nxt,
+        peer_inc=1,
+    )
+
+
+def bind(capture: Capture, base: Config) -> Binding:
+    """The configuration a capture implies: ``base`` gives the network, faults, timing and TCP options."""
+    late_start = not _is_syn(capture.segments[0])
+    notes: dict[int, str] = {}
+    incs = (_incarnations(capture, "A", late_start, notes), _incarnations(capture, "B", late_start, notes))
+    endpoints = []
+    for side in (A, B):
+        script, listening = _script(incs[side], late_start)
+        iss = tuple((inc.iss,) for inc in incs[side]) or ((0,),)
+        sizes = tuple(inc.sizes for inc in incs[side])
+        endpoints.append(EndpointConfig(script=script, iss=iss, listening=listening, sizes=sizes))
+    retries = max(_retransmissions(capture), 1, base.retries or 0)
+    config = replace(
+        base,
+        name=f"{base.name} + {Path(capture.source).name}",
+        description=f"the connection in {capture.source}",
+        a=endpoints[A],
+        b=endpoints[B],
+        window=REPLAY_WINDOW,
+        retries=retries,
+        reach=(),
+    )
+    machine_initial = Machine(config).initial()
+    if late_start:
+        a0 = _late_endpoint(capture, "A")
+        b0 = _late_endpoint(capture, "B")
+        machine_initial = machine_initial._replace(a=a0, b=b0)
+    return Binding(config, machine_initial, late_start, (tuple(incs[A]), tuple(incs[B])), notes)
+
+
+# --- the search ---------------------------------------------------------------------------------
+
+
+def matches(side: int, seg: Segment, o: Observed) -> bool:
+    """Whether the model's segment, sent by ``side``, is the observed one (see :data:`ABSTRACTIONS`)."""
+    return (
+        o.sender == SIDES[side]
+        and (o.flags & COMPARED) == (seg.flags & COMPARED)
+        and o.seq == seg.seq
+        and (not seg.flags & ACK or o.ack == seg.ack)
+        and o.length == seg.size
+    )
+
+
+def is_pure_ack(seg: Segment) -> bool:
+    """A segment that carries nothing but an acknowledgment (which TCP may delay)."""
+    return seg.flags & COMPARED == ACK and seg.size == 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transition of the matched path."""
+
+    transition: Transition
+    world: World  # after it
+    observed: tuple[int, ...]  # indexes of the capture's segments it sent
+    withheld: tuple[Segment, ...]  # pure ACKs it withheld
+
+
+@dataclass
+class Replay:
+    """The outcome of replaying one capture."""
+
+    capture: Capture
+    binding: Binding
+    verdict: str
+    path: list[Step]  # ACCEPTED: every transition of a matched path (free ones too)
+    explored: int
+    seconds: float
+    rejected_at: int | None = None  # index of the first segment no run of the spec produces
+    possible: list[tuple[TcpState, TcpState]] = field(default_factory=list)  # (A, B) states just before it
+    allowed: list[tuple[int, Segment]] = field(default_factory=list)  # segments the spec could send there
+    reason: str = ""
+
+    @property
+    def withheld(self) -> int:
+        return sum(len(s.withheld) for s in self.path)
+
+
+Node = tuple[World, int]
+
+
+def _remove_last(chan: tuple[Segment, ...], seg: Segment) -> tuple[Segment, ...]:
+    at = len(chan) - 1 - chan[::-1].index(seg)
+    return chan[:at] + chan[at + 1 :]
+
+
+def _observations(t: Transition, obs: list[Observed], at: int) -> Iterator[tuple[World, int, tuple[Segment, ...]]]:
+    """Ways the segments ``t`` sends are the capture's next ones: (target, segments matched, ACKs withheld)."""
+    for order in _orders(t):
+        yield from _observe_in_order(t.target, order, obs, at)
+
+
+def _orders(t: Transition) -> list[tuple[tuple[int, Segment], ...]]:
+    """The orders in which an observer may see ``t``'s segments: as sent, or -- when a tick expires both
+    sides' timers at once -- every interleaving that keeps each side's own order."""
+    sides = [tuple(x for x in t.sent if x[0] == side) for side in (A, B)]
+    if t.label.kind != "tick" or not all(sides):
+        return [t.sent]
+
+    def merge(
+        p: tuple[tuple[int, Segment], ...], q: tuple[tuple[int, Segment], ...]
+    ) -> list[tuple[tuple[int, Segment], ...]]:
+        if not p or not q:
+            return [p + q]
+        return [(p[0], *rest) for rest in merge(p[1:], q)] + [(q[0], *rest) for rest in merge(p, q[1:])]
+
+    return merge(sides[0], sides[1])
+
+
+def _observe_in_order(
+    target: World, sent: tuple[tuple[int, Segment], ...], obs: list[Observed], at: int
+) -> list[tuple[World, int, tuple[Segment, ...]]]:
+    ways: list[tuple[World, int, tuple[Segment, ...]]] = [(target, 0, ())]
+    for side, seg in sent:
+        grown = []
+        for world, used, withheld in ways:
+            k = at + used
+            if k < len(obs) and matches(side, seg, obs[k]):
+                grown.append((world, used + 1, withheld))
+            if is_pure_ack(seg):
+                chan = _remove_last(world.channel(side), seg) if seg in world.channel(side) else world.channel(side)
+                world = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+                grown.append((world, used, withheld + (seg,)))
+        ways = grown
+    return ways
+
+
+def replay(
+    capture: Capture,
+    base: Config,
+    variant: Variant | None = None,
+    max_nodes: int = MAX_NODES,
+) -> Replay:
+    """Search for a run of the spec (or of a broken ``variant``) that sends exactly the capture's segments, in order.
+
+    Raises ConfigError when the variant cannot apply to the configuration (short-time-wait needs a timed one).
+    """
+    start = time.perf_counter()
+    binding = bind(capture, base)
+    rules = None
+    if variant is not None:
+        binding = replace(binding, config=variant.config(binding.config))
+        rules = variant.rules(all_rules())
+    machine = Machine(binding.config, rules)
+    obs = capture.segments
+    root: Node = (binding.initial, 0)
+    parent: dict[Node, tuple[Node, Step] | None] = {root: None}
+    frontier = deque([root])
+    best = 0
+    error = ""
+    done: Node | None = root if not obs else None
+    while frontier and done is None:
+        node = frontier.popleft()
+        world, at = node
+        try:
+            transitions = machine.successors(world)
+        except (AmbiguousRules, IncompleteRules) as err:
+            error = f"the rules fail: {err}"
+            continue
+        for t in transitions:
+            for target, used, withheld in _observations(t, obs, at):
+                nxt = (target, at + used)
+                if nxt in parent:
+                    continue
+                parent[nxt] = (node, Step(t, target, tuple(range(at, at + used)), withheld))
+                best = max(best, at + used)
+                if at + used == len(obs):
+                    done = nxt
+                    break
+                frontier.append(nxt)
+            if done is not None:
+                break
+        if len(parent) >= max_nodes and done is None:
+            seconds = time.perf_counter() - start
+            return Replay(capture, binding, UNKNOWN, [], len(parent), seconds, reason=f"searched {max_nodes:,} nodes")
+    seconds = time.perf_counter() - start
+    if done is not None:
+        path: list[Step] = []
+        cur: Node = done
+        while (link := parent[cur]) is not None:
+            cur, step = link
+            path.append(step)
+        path.reverse()
+        return Replay(capture, binding, ACCEPTED, path, len(parent), seconds)
+    frontier_nodes = [n for n in parent if n[1] == best]
+    possible = sorted({(w.a.state, w.b.state) for w, _ in frontier_nodes}, key=lambda p: (int(p[0]), int(p[1])))
+    allowed: set[tuple[int, Segment]] = set()
+    for w, _ in frontier_nodes:
+        try:
+            for t in machine.successors(w):
+                allowed.update((side, s._replace(inc=0, age=0)) for side, s in t.sent)
+        except (AmbiguousRules, IncompleteRules):
+            continue
+    reason = binding.uninterpretable.get(best, error)
+    return Replay(
+        capture,
+        binding,
+        REJECTED,
+        [],
+        len(parent),
+        seconds,
+        rejected_at=best,
+        possible=possible,
+        allowed=sorted(allowed),
+        reason=reason,
+    )
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def _event(t: Transition) -> str:
+    label = t.label
+    who = SIDES[label.actor] if label.actor in (A, B) else "network"
+    rules = "+".join(r.name for r in t.rules)
+    what = {
+        "call": "user call",
+        "segment": "segment arrives",
+        "output": "sends",
+        "timeout": "timer expires",
+        "tick": "clock ticks",
+        "crash": "crashes",
+        "lose": "loses",
+        "duplicate": "duplicates",
+    }.get(label.kind, label.kind)
+    return f"{who}: {what}" + (f" ({rules})" if rules else "")
+
+
+#: Unobserved events the text output shows between segments: the faults.
+UNSEEN_FAULTS = ("crash", "lose", "duplicate")
+
+
+def _fault(t: Transition) -> str:
+    label = t.label
+    if label.kind == "crash":
+        return f"{SIDES[label.actor]} crashes and loses its TCB (§3.5.1)"
+    assert label.seg is not None
+    channel = f"{SIDES[label.channel]} > {SIDES[1 - label.channel]}"
+    verb = "loses" if label.kind == "lose" else "duplicates"
+    return f"the network {verb} {channel}: {describe(label.seg)}"
+
+
+def replay_text(r: Replay) -> str:
+    """The verdict, the binding, and the matched path (or where and why the spec parts from the capture)."""
+    obs = r.capture.segments
+    lines = [f"{r.capture.source}: {r.verdict}"]
+    summary = f"{len(obs)} segments, {r.explored:,} nodes searched, {r.seconds:.2f} s"
+    if r.verdict == ACCEPTED and r.withheld:
+        summary += f", {r.withheld} pure ACK{'s' if r.withheld != 1 else ''} withheld (delayed ACK)"
+    lines.append(f"  {summary}")
+    lines.append(f"  configuration: {r.binding.config.name}: {r.binding.config.bounds()}")
+    for side in (A, B):
+        addr = r.capture.a if side == A else r.capture.b
+        where = f" {addr[0]}.{addr[1]}" if addr else ""
+        lines.append(f"  {SIDES[side]}{where}: {r.binding.describe_side(side)}")
+    if r.binding.late_start:
+        lines.append("  the capture begins after the handshake: both sides start in ESTABLISHED")
+    if r.verdict == ACCEPTED:
+        width = max((len(o.text()) for o in obs), default=0)
+        lines.append("")
+        lines.append(f"  {'#':>3}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
+        for step in r.path:
+            for k in step.observed:
+                a, b = step.world.a.state, step.world.b.state
+                lines.append(f"  {k + 1:>3}  {obs[k].text():<{width}}  {a!s:<12} {b!s:<12} {_event(step.transition)}")
+            for seg in step.withheld:
+                who = SIDES[step.transition.label.actor]
+                lines.append(f"  {'':>3}  ({who} withholds {describe(seg)}: delayed ACK)")
+            if not step.observed and step.transition.label.kind in UNSEEN_FAULTS:
+                lines.append(f"  {'':>3}  ({_fault(step.transition)})")
+        last = r.path[-1].world if r.path else r.binding.initial
+        lines.append(f"  after the capture: A {last.a.state}, B {last.b.state}")
+    elif r.verdict == REJECTED:
+        k = r.rejected_at or 0
+        lines.append("")
+        if k < len(obs):
+            lines.append(f"  rejected at segment {k + 1}: {obs[k].text()}")
+        if r.reason:
+            lines.append(f"  why: {r.reason}")
+        states = ", ".join(f"A {a} / B {b}" for a, b in r.possible)
+        lines.append(f"  the spec could be in: {states}")
+        if r.allowed:
+            lines.append("  the segments it could send there:")
+            for side, seg in r.allowed[:16]:
+                lines.append(f"    {SIDES[side]} > {SIDES[1 - side]}: {describe(seg)}")
+            if len(r.allowed) > 16:
+                lines.append(f"    ... and {len(r.allowed) - 16} more")
+        else:
+            lines.append("  the spec could send nothing more there")
+    else:
+        lines.append(f"  the search stopped: {r.reason}; say --max-nodes to search further")
+    return "\n".join(lines) + "\n"
+
+
+def replay_json(r: Replay) -> dict[str, object]:
+    """The replay as JSON: verdict, binding, and path or rejection."""
+    obs = r.capture.segments
+    out: dict[str, object] = {
+        "capture": r.capture.source,
+        "verdict": r.verdict,
+        "segments": len(obs),
+        "searched": r.explored,
+        "seconds": round(r.seconds, 3),
+        "configuration": r.binding.config.name,
+        "late_start": r.binding.late_start,
+        "A": r.binding.describe_side(A),
+        "B": r.binding.describe_side(B),
+    }
+    if r.verdict == ACCEPTED:
+        out["withheld_acks"] = r.withheld
+        out["path"] = [
+            {
+                "segment": k + 1,
+                "observed": obs[k].text(),
+                "event": _event(step.transition),
+                "rules": [rule.name for rule in step.transition.rules],
+                "A": str(step.world.a.state),
+                "B": str(step.world.b.state),
+            }
+            for step in r.path
+            for k in step.observed
+        ]
+    elif r.verdict == REJECTED:
+        k = r.rejected_at or 0
+        out["rejected_at"] = k + 1
+        out["observed"] = obs[k].text() if k < len(obs) else None
+        out["reason"] = r.reason or None
+        out["possible_states"] = [{"A": str(a), "B": str(b)} for a, b in r.possible]
+        out["allowed"] = [f"{SIDES[side]} > {SIDES[1 - side]}: {describe(seg)}" for side, seg in r.allowed]
+    else:
+        out["reason"] = r.reason
+    return out
