@@ -258,18 +258,10 @@ def on_the_wire() -> dict[str, OnTheWire]:
     return {
         "two-way-handshake": OnTheWire("client-closes", segment=3),
         "no-time-wait": OnTheWire("lost-final-ack", segment=8),
-        "short-time-wait": OnTheWire(
-            None,
-            why_not="its fault needs time: a segment arriving between MSL and 2*MSL after TIME-WAIT began (30 to 60 s "
-            "on Linux), and replay does not read the capture's timestamps",
-        ),
+        "short-time-wait": OnTheWire("late-fin", network="linux.toml", segment=10),
         "fin-out-of-order": OnTheWire("data-overtaken", network="loopback.toml", segment=8),
         "no-retransmission": OnTheWire("lost-syn", segment=2),
-        "any-ack-in-syn-sent": OnTheWire(
-            None,
-            why_not="its fault needs a SYN,ACK that acknowledges something never sent (an old duplicate, RFC 9293 "
-            "Figure 8), which a kernel on loopback does not send",
-        ),
+        "any-ack-in-syn-sent": OnTheWire("half-open", network="crash.toml", segment=9),
         "fixed-iss": OnTheWire("refused-twice", segment=3),
         "rst-ignored": OnTheWire("refused-twice", segment=3),
     }

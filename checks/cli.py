@@ -254,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     rpl.add_argument("--port", type=int, metavar="N", help="the connection with this port, when a pcap holds several")
     rpl.add_argument("--json", action="store_true", help="print the result as JSON")
     rpl.add_argument(
+        "--old-duplicates",
+        type=int,
+        default=0,
+        metavar="N",
+        help="up to N segments may be old duplicates of an earlier incarnation, in the network before the capture",
+    )
+    rpl.add_argument(
         "--max-nodes", type=int, metavar="N", help=f"stop the search after N nodes (default {MAX_NODES:,})"
     )
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
@@ -355,6 +362,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"--engine {args.engine} checks {symbolic}; {', '.join(unsupported)} only the explicit engine checks: "
             "use --engine explicit or all"
         )
+    if args.engine in ("bmc", "smt", "all"):
+        for c in configs:
+            if not (c.a.one_octet_units and c.b.one_octet_units):
+                raise UsageError(
+                    f"{c.name} gives units of several octets; --engine {args.engine} encodes one-octet "
+                    "units only: use --engine explicit"
+                )
+            if c.rto_any:
+                raise UsageError(
+                    f'{c.name} has rto = "any"; --engine {args.engine} needs the retransmission '
+                    "timeout in ticks: use --engine explicit"
+                )
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     rules = None
     if args.variant:
@@ -587,7 +606,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     capture = read_capture(Path(args.trace), args.port)
     base = resolve_config(args.config) if args.config else capture_network()
     variant = _variant(args.variant) if args.variant else None
-    result = replay(capture, base, variant, args.max_nodes or MAX_NODES)
+    if not 0 <= args.old_duplicates <= 16:
+        raise UsageError(f"--old-duplicates must be between 0 and 16, not {args.old_duplicates}")
+    result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates)
     if args.json:
         sys.stdout.write(json.dumps(replay_json(result), indent=2) + "\n")
     else:

@@ -246,7 +246,7 @@ def counters(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
         out.append((f"{name}.sent", z3.ULE(wide, z3.ZeroExt(1, sends))))
         out.append((f"{name}.inc", z3.ULE(ep.inc.e, opens)))
         out.append((f"{name}.retries", z3.ULE(ep.retries.e, rel.config.retries or 0)))
-        longest = max(rel.config.rto, rel.config.time_wait_ticks) if rel.config.timed else 0
+        longest = max(rel.config.rto or 0, rel.config.time_wait_ticks) if rel.config.timed else 0
         out.append((f"{name}.timer", z3.Or((ep.timer == TIMER_BITS).e, z3.ULE(ep.timer.e, longest))))
         out.append((f"{name}.peer_inc", z3.ULE(ep.peer_inc.e, peer.inc.e)))
     return out

@@ -55,6 +55,8 @@ class Recording:
     settle: float = 0.3  # seconds to keep capturing after the program ends (retransmissions, TIME-WAIT ACKs)
     wanted: Callable[[Capture], bool] | None = None  # a race: record again until the capture shows it
     attempts: int = 1
+    setup: tuple[tuple[str, ...], ...] = ()  # commands run in the namespace first (``sysctl -w ...``)
+    seconds: float = SCENARIO_SECONDS  # the socket program is killed after this long
 
 
 # --- the socket programs (run inside the namespace) ---------------------------------------------------
@@ -292,6 +294,11 @@ def _drop_first(*match: str) -> tuple[str, ...]:
     return (*INPUT_TCP, *match, *ONCE, "-j", "DROP")
 
 
+def _never_sent(*match: str) -> tuple[str, ...]:
+    """An iptables rule that stops the first segment leaving that matches ``match`` before tcpdump sees it."""
+    return ("-A", "OUTPUT", "-o", "lo", "-p", "tcp", *match, *ONCE, "-j", "DROP")
+
+
 def _note(name: str, *match: str) -> tuple[str, ...]:
     """An iptables rule that notes, in the ``recent`` list ``name``, that a segment matching ``match`` arrived."""
     return (*INPUT_TCP, *match, "-m", "recent", "--name", name, "--set")
@@ -365,6 +372,28 @@ def recordings() -> tuple[Recording, ...]:
             ),
             settle=1.5,
         ),
+        Recording(
+            "half-open",
+            "the client's host crashes (its RST never leaves) and connects again: the server's challenge ACK, the "
+            "client's RST, and the SYN sent again is accepted (RFC 9293 Figure 10)",
+            half_open,
+            drops=(_never_sent("--sport", str(CLIENT_PORT), "--tcp-flags", "RST", "RST"),),
+            settle=0.5,
+        ),
+        Recording(
+            "late-fin",
+            f"as lost-final-ack, with a minimum RTO of {LATE_RTO_SECONDS} s (tcp_rto_min_us, Linux 6.11 on): the "
+            "server's FIN "
+            "comes again after Linux's MSL (30 s) and the client, still in TIME-WAIT (60 s), acknowledges it",
+            late_fin,
+            drops=(
+                _note("fin", "--sport", str(SERVER_PORT), *FIN_SET),
+                _drop_first("--dport", str(SERVER_PORT), *PURE_ACK, "-m", "recent", "--name", "fin", "--rcheck"),
+            ),
+            setup=(("sysctl", "-w", f"net.ipv4.tcp_rto_min_us={LATE_RTO_SECONDS * 1_000_000}"),),
+            seconds=LATE_RTO_SECONDS + 20,
+            settle=1.0,
+        ),
     )
 
 
@@ -383,6 +412,59 @@ def server_closes_last() -> None:
     thread.join(5)
     listener.close()
     time.sleep(1.0)  # the server's retransmitted FIN comes after its RTO (at least 200 ms on Linux)
+
+
+#: The minimum retransmission timeout the late-fin recording sets on loopback's route: more than Linux's
+#: MSL (half of its 60 s TIME-WAIT), less than its TIME-WAIT.
+LATE_RTO_SECONDS = 35
+
+
+def late_fin() -> None:
+    """As lost-final-ack, but the server's FIN is sent again only after LATE_RTO_SECONDS: A is still in TIME-WAIT."""
+
+    def server(conn: socket.socket) -> None:
+        assert conn.recv(5) == b"hello"
+        _recv_all(conn)
+
+    listener, thread = _serve(server)
+    with _client() as c:
+        c.connect((LOOPBACK, SERVER_PORT))
+        c.sendall(b"hello")
+        time.sleep(0.05)
+    thread.join(5)
+    listener.close()
+    time.sleep(LATE_RTO_SECONDS + 2)
+
+
+def half_open() -> None:
+    """The client's host "crashes": its TCB is gone and nothing reaches the wire; it connects again from the port.
+
+    The crash is an abort (SO_LINGER 0) whose RST never leaves (dropped on OUTPUT, before tcpdump). The
+    server, still ESTABLISHED, answers the new SYN with a challenge ACK; the client resets it (RFC 9293
+    Figure 10, half-open connection discovery); the client's SYN, sent again, reaches the listener.
+    """
+    listener = _listener()
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn, contextlib.suppress(ConnectionResetError):
+                _recv_all(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    c = _client()
+    c.connect((LOOPBACK, SERVER_PORT))
+    c.sendall(b"hello")
+    time.sleep(0.05)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    time.sleep(0.05)
+    with _client() as again:
+        again.connect((LOOPBACK, SERVER_PORT))
+        again.sendall(b"again")
+    thread.join(5)
+    listener.close()
 
 
 def recording_named(name: str) -> Recording:
@@ -447,6 +529,10 @@ def _record_once(r: Recording, pcap: Path) -> None:
     """Run the scenario once in a fresh namespace with tcpdump capturing into ``pcap``."""
     ns = f"tcpspec-{os.getpid()}-{r.name}"[:30]
     with namespace(ns):
+        for command in r.setup:
+            done = subprocess.run(_in(ns, *command), capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"recording {r.name}: {' '.join(command)} failed: {done.stderr.strip()}")
         for rule in r.drops:
             subprocess.run(_in(ns, "iptables", *rule), check=True, capture_output=True)
         dump = subprocess.Popen(
@@ -461,7 +547,7 @@ def _record_once(r: Recording, pcap: Path) -> None:
                 _in(ns, sys.executable, "-m", "checks.record", "--run", r.name),
                 capture_output=True,
                 text=True,
-                timeout=SCENARIO_SECONDS,
+                timeout=r.seconds,
                 cwd=Path(__file__).resolve().parent.parent,
             )
             time.sleep(r.settle)

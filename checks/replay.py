@@ -5,7 +5,9 @@ a configuration (:func:`bind`): each side's user script (an OPEN or a LISTEN, on
 SEND per new data segment, a CLOSE after a FIN, an ABORT after a RST), its ISS
 from its SYN, and the size of each unit of data from the segment that first
 carried it.  It then searches the transition system of that configuration
-(:func:`replay`), breadth first, over pairs (world, number of segments matched).
+(:func:`replay`), breadth first, over nodes (world, segments matched, ticks
+elapsed, old duplicates seen); the ticks count only when the configuration says
+how long a tick of the capture's clock is.
 Every segment a TCP sends in a transition must be the next segment of the
 capture; what the capture cannot show is searched for: user calls, timer
 expiries, segment arrivals, and the network's losses, reorderings and
@@ -16,7 +18,9 @@ loses or delays it (as tcpdump on loopback, or on the sending host, does).  Two
 liberties are taken, each listed in :data:`ABSTRACTIONS` and in the README:
 a pure ACK may be withheld (delayed ACKs, RFC 9293 §3.8.6.3), and PSH is not
 compared.  Nothing else is skipped: a segment that replay cannot interpret
-makes the trace REJECTED with the reason, never ACCEPTED.
+makes the trace REJECTED with the reason, never ACCEPTED.  Segments that no
+TCB of the capture sent -- old duplicates from before it began -- are admitted
+only when asked for (``old_duplicates``), and shown as such.
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from pathlib import Path
 
 from checks.capture import Capture, Observed
 from spec.config import Call, Config, EndpointConfig
-from spec.machine import A, AmbiguousRules, B, IncompleteRules, Machine, Transition, World
+from spec.machine import NET, A, AmbiguousRules, B, IncompleteRules, Label, Machine, Transition, World
 from spec.rulebook import all_rules
 from spec.segment import Segment, describe
 from spec.seqnum import MASK, seq_sub
-from spec.states import ACK, ESTABLISHED, FIN, RST, SYN, URG, TcpState
+from spec.states import ACK, ESTABLISHED, FIN, PSH, RST, SYN, URG, TcpState
 from spec.tcb import Endpoint
 from spec.variants import Variant
 
@@ -71,9 +75,15 @@ ABSTRACTIONS: tuple[str, ...] = (
     "replay takes it as the user's ABORT.",
     "A capture that begins after the handshake is replayed from ESTABLISHED on both sides, with SND.NXT and "
     "RCV.NXT bound from the first segment seen each way.",
-    "Time is not compared: timers may expire at any moment (the untimed model), unless the configuration is "
-    "timed; then ticks are searched for, not read from the capture's timestamps.",
+    "Time is not compared unless the configuration says how long a tick is ([timing] tick, seconds): then a "
+    "segment seen at time t must be sent in tick floor(t / tick) of a timed model, so that MSL and TIME-WAIT "
+    "are held against the capture's clock (tests/captures/linux.toml: MSL 30 s, TIME-WAIT 60 s as Linux's "
+    "TCP_TIMEWAIT_LEN). Without it, timers may expire at any moment. Retransmission timeouts are never read "
+    'from the capture (rto = "any"): real stacks back off and adapt them.',
     "Retransmissions are bounded by the configuration's retries, at least as many as the capture shows.",
+    "With --old-duplicates N, up to N observed segments may be old duplicates: sent by an incarnation before the "
+    "capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11). Each is shown as such; by "
+    "default there are none.",
 )
 
 
@@ -194,6 +204,21 @@ def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...]
     return tuple(script), listening
 
 
+def _iss_choices(incs: list[Incarnation]) -> list[tuple[int, ...]]:
+    """Each incarnation's ISS, from its SYN.
+
+    A passive TCB that a reset sends back to LISTEN (RFC 9293 §3.10.7.4, Note 1) selects a new ISS for
+    the next SYN without becoming a new incarnation, so a passive TCB may also take the ISS of the
+    passive one after it; the capture cannot tell the two apart.
+    """
+    choices = []
+    for k, inc in enumerate(incs):
+        after = incs[k + 1] if k + 1 < len(incs) else None
+        again = after is not None and inc.passive and after.passive
+        choices.append(tuple(sorted({inc.iss, after.iss})) if again and after else (inc.iss,))
+    return choices
+
+
 def _retransmissions(capture: Capture) -> int:
     """The most times any one segment of the capture was sent again."""
     seen: dict[tuple[str, int, int, int], int] = {}
@@ -232,7 +257,7 @@ def bind(capture: Capture, base: Config) -> Binding:
     endpoints = []
     for side in (A, B):
         script, listening = _script(incs[side], late_start)
-        iss = tuple((inc.iss,) for inc in incs[side]) or ((0,),)
+        iss = tuple(_iss_choices(incs[side])) or ((0,),)
         sizes = tuple(inc.sizes for inc in incs[side])
         endpoints.append(EndpointConfig(script=script, iss=iss, listening=listening, sizes=sizes))
     retries = max(_retransmissions(capture), 1, base.retries or 0)
@@ -303,7 +328,26 @@ class Replay:
         return sum(len(s.withheld) for s in self.path)
 
 
-Node = tuple[World, int]
+#: A world, the segments matched so far, the ticks elapsed (0 unless timestamps are read), the old duplicates seen.
+Node = tuple[World, int, int, int]
+
+
+#: The kind of the pseudo-transition by which an old duplicate, in the network since before the capture, is seen.
+OLD_DUPLICATE = "old-duplicate"
+
+
+def _old_duplicate(machine: Machine, world: World, o: Observed) -> Transition:
+    """The observed segment as an old duplicate: one of an earlier incarnation (ghost ``inc`` 0), now seen.
+
+    It was in the network before the capture began; seen now, it goes on like any segment in flight.
+    """
+    side = SIDES.index(o.sender)
+    seg = Segment(o.seq, o.ack or 0, o.flags & (COMPARED | PSH), 1 if o.length else 0, 0, 0, o.length)
+    chan = (*world.channel(side), seg)
+    if machine.config.reorder:
+        chan = tuple(sorted(chan))
+    target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+    return Transition(Label(NET, OLD_DUPLICATE, side, seg), target, sent=((side, seg),))
 
 
 def _remove_last(chan: tuple[Segment, ...], seg: Segment) -> tuple[Segment, ...]:
@@ -357,10 +401,13 @@ def replay(
     base: Config,
     variant: Variant | None = None,
     max_nodes: int = MAX_NODES,
+    old_duplicates: int = 0,
 ) -> Replay:
     """Search for a run of the spec (or of a broken ``variant``) that sends exactly the capture's segments, in order.
 
-    Raises ConfigError when the variant cannot apply to the configuration (short-time-wait needs a timed one).
+    Up to ``old_duplicates`` segments may be old duplicates instead: sent by an incarnation before the
+    capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11).  Raises ConfigError when
+    the variant cannot apply to the configuration (short-time-wait needs a timed one).
     """
     start = time.perf_counter()
     binding = bind(capture, base)
@@ -370,7 +417,13 @@ def replay(
         rules = variant.rules(all_rules())
     machine = Machine(binding.config, rules)
     obs = capture.segments
-    root: Node = (binding.initial, 0)
+    tick = binding.config.tick
+
+    def due(k: int) -> int:
+        """The tick in which segment ``k`` was sent: its time in whole ticks (0 when timestamps are not read)."""
+        return int(obs[k].time // tick) if tick is not None else 0
+
+    root: Node = (binding.initial, 0, 0, 0)
     parent: dict[Node, tuple[Node, Step] | None] = {root: None}
     frontier = deque([root])
     best = 0
@@ -378,15 +431,25 @@ def replay(
     done: Node | None = root if not obs else None
     while frontier and done is None:
         node = frontier.popleft()
-        world, at = node
+        world, at, clock, olds = node
         try:
             transitions = machine.successors(world)
         except (AmbiguousRules, IncompleteRules) as err:
             error = f"the rules fail: {err}"
             continue
+        if tick is not None and at < len(obs) and clock < due(at) and machine.idle(world):
+            # Real time passes while nothing is timed; the model's tick then changes nothing.
+            transitions = [*transitions, Transition(Label(NET, "tick"), world)]
+        if olds < old_duplicates and at < len(obs):
+            transitions = [*transitions, _old_duplicate(machine, world, obs[at])]
         for t in transitions:
+            later = clock + 1 if t.label.kind == "tick" else clock
+            if tick is not None and t.label.kind == "tick" and (at == len(obs) or later > due(at)):
+                continue  # the clock may not run past the next segment's time
             for target, used, withheld in _observations(t, obs, at):
-                nxt = (target, at + used)
+                if any(due(k) != later for k in range(at, at + used)):
+                    continue  # sent in another tick than the capture says
+                nxt = (target, at + used, later, olds + (t.label.kind == OLD_DUPLICATE))
                 if nxt in parent:
                     continue
                 parent[nxt] = (node, Step(t, target, tuple(range(at, at + used)), withheld))
@@ -409,16 +472,18 @@ def replay(
             path.append(step)
         path.reverse()
         return Replay(capture, binding, ACCEPTED, path, len(parent), seconds)
-    frontier_nodes = [n for n in parent if n[1] == best]
-    possible = sorted({(w.a.state, w.b.state) for w, _ in frontier_nodes}, key=lambda p: (int(p[0]), int(p[1])))
+    frontier_nodes = [n[0] for n in parent if n[1] == best]
+    possible = sorted({(w.a.state, w.b.state) for w in frontier_nodes}, key=lambda p: (int(p[0]), int(p[1])))
     allowed: set[tuple[int, Segment]] = set()
-    for w, _ in frontier_nodes:
+    for w in frontier_nodes:
         try:
             for t in machine.successors(w):
                 allowed.update((side, s._replace(inc=0, age=0)) for side, s in t.sent)
         except (AmbiguousRules, IncompleteRules):
             continue
     reason = binding.uninterpretable.get(best, error)
+    if tick is not None and not reason and best < len(obs):
+        reason = f"time is read in ticks of {tick:g} s: segment {best + 1} was sent in tick {due(best)}"
     return Replay(
         capture,
         binding,
@@ -449,6 +514,7 @@ def _event(t: Transition) -> str:
         "crash": "crashes",
         "lose": "loses",
         "duplicate": "duplicates",
+        OLD_DUPLICATE: "an old duplicate, in flight since before the capture",
     }.get(label.kind, label.kind)
     return f"{who}: {what}" + (f" ({rules})" if rules else "")
 
@@ -485,23 +551,24 @@ def replay_text(r: Replay) -> str:
     if r.verdict == ACCEPTED:
         width = max((len(o.text()) for o in obs), default=0)
         lines.append("")
-        lines.append(f"  {'#':>3}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
+        lines.append(f"  {'#':>3}  {'time':>10}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
         for step in r.path:
             for k in step.observed:
                 a, b = step.world.a.state, step.world.b.state
-                lines.append(f"  {k + 1:>3}  {obs[k].text():<{width}}  {a!s:<12} {b!s:<12} {_event(step.transition)}")
+                row = f"{k + 1:>3}  {obs[k].time:>10.6f}  {obs[k].text():<{width}}"
+                lines.append(f"  {row}  {a!s:<12} {b!s:<12} {_event(step.transition)}")
             for seg in step.withheld:
                 who = SIDES[step.transition.label.actor]
-                lines.append(f"  {'':>3}  ({who} withholds {describe(seg)}: delayed ACK)")
+                lines.append(f"  {'':>15}  ({who} withholds {describe(seg)}: delayed ACK)")
             if not step.observed and step.transition.label.kind in UNSEEN_FAULTS:
-                lines.append(f"  {'':>3}  ({_fault(step.transition)})")
+                lines.append(f"  {'':>15}  ({_fault(step.transition)})")
         last = r.path[-1].world if r.path else r.binding.initial
         lines.append(f"  after the capture: A {last.a.state}, B {last.b.state}")
     elif r.verdict == REJECTED:
         k = r.rejected_at or 0
         lines.append("")
         if k < len(obs):
-            lines.append(f"  rejected at segment {k + 1}: {obs[k].text()}")
+            lines.append(f"  rejected at segment {k + 1} (at {obs[k].time:.6f} s): {obs[k].text()}")
         if r.reason:
             lines.append(f"  why: {r.reason}")
         states = ", ".join(f"A {a} / B {b}" for a, b in r.possible)

@@ -329,6 +329,8 @@ class Compiler:
     def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False) -> None:
         if not (machine.config.a.one_octet_units and machine.config.b.one_octet_units):
             raise ValueError(f"{machine.config.name}: the Z3 encodings take every unit of data to be one octet")
+        if machine.config.rto_any:
+            raise ValueError(f"{machine.config.name}: the Z3 encodings need a retransmission timeout in ticks")
         self.machine = machine
         self.config = machine.config
         self.bounds = bounds

@@ -12,9 +12,9 @@ from spec.states import ACK, FIN, RST, SYN
 from spec.tcb import TIMER_OFF
 
 
-def ticks(x: Ctx, duration: int) -> int:
-    """A timer's initial value: ``duration`` ticks, or 0 ("may expire at any moment") when untimed."""
-    return duration if x.cfg.timed else 0
+def ticks(x: Ctx, duration: int | None) -> int:
+    """A timer's initial value: ``duration`` ticks, or 0 ("may expire at any moment") when untimed or not given."""
+    return duration if x.cfg.timed and duration is not None else 0
 
 
 # --- Sequence-number tests (RFC 9293 §3.4, §3.10.7.4) ------------------------------------------

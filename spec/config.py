@@ -117,9 +117,10 @@ class Config:
     duplicate: int = 0  # segments the network may duplicate
     crash: int = 0  # times a host may crash and lose its TCB (RFC 9293 §3.5.1)
     msl: int | None = None  # maximum segment lifetime in ticks; None = untimed model
-    rto: int = 1  # retransmission timeout in ticks
+    rto: int | None = 1  # retransmission timeout in ticks; None = at any moment, also when timed
     time_wait: int | None = None  # TIME-WAIT duration in ticks; default 2 * msl (RFC 9293 §3.6.1)
     retries: int | None = None  # retransmissions before giving up (R2); None = no retransmission timer
+    tick: float | None = None  # seconds of a capture's time per tick, for replay (None: timestamps not read)
     rfc5961: bool = True  # RST/SYN mitigations of RFC 5961 (RFC 9293 §3.10.7.4), as Linux does
     rfc1337: bool = False  # TIME-WAIT ignores RST (RFC 1337; Linux net.ipv4.tcp_rfc1337 = 1)
     reach: tuple[str, ...] = field(default=())  # coverage: what this configuration must reach
@@ -128,6 +129,11 @@ class Config:
     def timed(self) -> bool:
         """Time passes in ticks (segments age, timers count down)."""
         return self.msl is not None
+
+    @property
+    def rto_any(self) -> bool:
+        """The retransmission timer may expire at any moment, even though time is timed (real RTOs vary)."""
+        return self.timed and self.rto is None
 
     @property
     def time_wait_ticks(self) -> int:
@@ -160,7 +166,10 @@ class Config:
         else:
             parts.append(f"retransmissions <= {self.retries} per segment")
         if self.timed:
-            parts.append(f"MSL = {self.msl} ticks, RTO = {self.rto}, TIME-WAIT = {self.time_wait_ticks}")
+            rto = "any" if self.rto is None else self.rto
+            parts.append(f"MSL = {self.msl} ticks, RTO = {rto}, TIME-WAIT = {self.time_wait_ticks}")
+            if self.tick is not None:
+                parts.append(f"a tick = {self.tick:g} s of a capture")
         else:
             parts.append("untimed")
         return ", ".join(parts)
@@ -175,7 +184,7 @@ _ENDPOINT_KEYS = {"script", "iss", "listening", "sizes"}
 MAX_STREAM_OCTETS = 1 << 30
 _NETWORK_KEYS = {"order", "capacity"}
 _FAULT_KEYS = {"loss", "duplicate", "crash"}
-_TIMING_KEYS = {"msl", "rto", "time_wait", "retries"}
+_TIMING_KEYS = {"msl", "rto", "time_wait", "retries", "tick"}
 _TCP_KEYS = {"window", "rfc5961", "rfc1337"}
 
 
@@ -236,7 +245,10 @@ def config_from_dict(data: dict[str, Any], source: str = "<config>", default_nam
         duplicate=_int(faults.get("duplicate", 0), where, "[faults] duplicate", low=0),
         crash=_int(faults.get("crash", 0), where, "[faults] crash", low=0),
         msl=_opt_int(timing.get("msl"), where, "[timing] msl", low=1),
-        rto=_int(timing.get("rto", 1), where, "[timing] rto", low=0),
+        rto=None
+        if timing.get("rto", 1) == "any"
+        else _int(timing.get("rto", 1), where, '[timing] rto (or "any")', low=0),
+        tick=_opt_seconds(timing.get("tick"), where, "[timing] tick"),
         time_wait=_opt_int(timing.get("time_wait"), where, "[timing] time_wait", low=0),
         retries=_opt_int(timing.get("retries"), where, "[timing] retries", low=0),
         reach=tuple(reach),
@@ -249,6 +261,8 @@ def validate(config: Config, where: str = "<config>") -> None:
     """Reject configurations the model cannot run, saying why."""
     if config.time_wait is not None and config.msl is None:
         raise ConfigError(f"{where}: [timing] time_wait needs msl: TIME-WAIT is measured in ticks of MSL")
+    if config.tick is not None and config.msl is None:
+        raise ConfigError(f"{where}: [timing] tick needs msl: a capture's time is read in ticks of a timed model")
     for goal in config.reach:
         try:
             parse_goal(goal)
@@ -362,6 +376,14 @@ def _int(value: Any, where: str, what: str, low: int | None = None, high: int | 
     if high is not None and value > high:
         raise ConfigError(f"{where}: {what} = {value} is too large; it must be at most {high}")
     return value
+
+
+def _opt_seconds(value: Any, where: str, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
+        raise ConfigError(f"{where}: {what} must be a number of seconds (more than 0, at most 86400), not {value!r}")
+    return float(value)
 
 
 def _opt_int(value: Any, where: str, what: str, low: int | None = None) -> int | None:

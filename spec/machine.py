@@ -527,7 +527,7 @@ class Machine:
                 label = Label(side, "segment", incoming, seg)
                 out.extend(self._endpoint_event(world, label, Event.SEGMENT, seg, None))
             out.extend(self._endpoint_event(world, Label(side, "output"), Event.OUTPUT, None, None))
-            if ep.timer == 0 and not config.timed:
+            if ep.timer == 0 and (not config.timed or (config.rto_any and ep.state is not TIME_WAIT)):
                 out.extend(self._endpoint_event(world, Label(side, "timeout"), Event.TIMEOUT, None, None))
             if world.crashes > 0 and ep.state is not CLOSED:
                 crashed = _crash(ep)
@@ -567,7 +567,17 @@ class Machine:
         assert msl is not None
         if any(s.age >= msl for s in world.ab) or any(s.age >= msl for s in world.ba):
             return False
-        return bool(world.ab or world.ba) or world.a.timer != TIMER_OFF or world.b.timer != TIMER_OFF
+        return not self.idle(world)
+
+    def idle(self, world: World) -> bool:
+        """Nothing is timed: no segment in flight, no timer counting down -- a tick would change nothing."""
+        return not (world.ab or world.ba) and not any(
+            ep.timer > 0 or (ep.timer == 0 and self._expires_on_tick(ep)) for ep in (world.a, world.b)
+        )
+
+    def _expires_on_tick(self, ep: Endpoint) -> bool:
+        """An expired timer runs out at the tick -- unless it is a retransmission timer of any duration (rto None)."""
+        return not self.config.rto_any or ep.state is TIME_WAIT
 
     def _tick(self, world: World) -> Transition:
         """One tick of the clock, the boundary between two intervals of time.
@@ -580,7 +590,9 @@ class Machine:
         could still arrive, and no shorter setting does.
         """
         label = Label(NET, "tick")
-        expiring = [side for side in (A, B) if world.endpoint(side).timer == 0]
+        expiring = [
+            side for side in (A, B) if world.endpoint(side).timer == 0 and self._expires_on_tick(world.endpoint(side))
+        ]
 
         def age(chan: tuple[Segment, ...]) -> tuple[Segment, ...]:
             return tuple(s._replace(age=s.age + 1) for s in chan)

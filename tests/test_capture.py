@@ -27,6 +27,8 @@ PATTERNS = {
     "closed-port": "AS BR.",
     "data-overtaken": "AS BS. A. AP. B. AP. AF. B. AP. B. BF. A.",
     "half-close": "AS BS. A. AP. B. AF. BP. A. BP. A. BF. A.",
+    "half-open": "AS BS. A. AP. B. AS B. AR AS BS. A. AP. B. AF. BF. A.",
+    "late-fin": "AS BS. A. AP. B. AF. BF. A. BF. A.",
     "lost-final-ack": "AS BS. A. AP. B. AF. BF. A. BF. A.",
     "lost-syn": "AS AS BS. A. AP. B. BP. A. AF. BF. A.",
     "refused-twice": "AS BR. AS BR.",

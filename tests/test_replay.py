@@ -25,6 +25,8 @@ from .conftest import assert_golden
 
 CAPTURES = Path(__file__).parent / "captures"
 LOOPBACK = CAPTURES / "loopback.toml"
+LINUX = CAPTURES / "linux.toml"  # loopback, and Linux's TIME-WAIT held against the capture's clock
+CRASH = CAPTURES / "crash.toml"  # any loss and order, and a host may crash once
 RECORDED = sorted(p.stem for p in CAPTURES.glob("*.pcap"))
 
 #: Both endpoints' states once the last segment of each recording is sent.
@@ -34,6 +36,8 @@ FINAL = {
     "closed-port": (SYN_SENT, CLOSED),
     "data-overtaken": (TIME_WAIT, LAST_ACK),
     "half-close": (TIME_WAIT, LAST_ACK),
+    "half-open": (TIME_WAIT, LAST_ACK),
+    "late-fin": (TIME_WAIT, LAST_ACK),
     "lost-final-ack": (TIME_WAIT, LAST_ACK),
     "lost-syn": (TIME_WAIT, LAST_ACK),
     "refused-twice": (SYN_SENT, CLOSED),
@@ -41,6 +45,10 @@ FINAL = {
     "simultaneous-close": (CLOSING, CLOSING),
     "simultaneous-open": (TIME_WAIT, LAST_ACK),
 }
+
+
+#: Recordings that need a fault beyond loss and reordering: the configuration that allows it.
+NEEDS = {"half-open": CRASH}
 
 
 def capture(name: str) -> Capture:
@@ -58,9 +66,14 @@ def test_every_recording_is_pinned() -> None:
 
 @pytest.mark.parametrize("name", RECORDED)
 def test_every_recorded_capture_is_accepted(name: str) -> None:
-    """The pcap itself, on replay's default network (any loss, any order) and on loopback's (FIFO)."""
+    """The pcap itself, on replay's default network (any loss, any order), on loopback's (FIFO), and on
+    loopback's with the capture's clock read against Linux's TIME-WAIT."""
     cap = read_capture(CAPTURES / f"{name}.pcap")
-    for base in (capture_network(), load_config(LOOPBACK)):
+    if name in NEEDS:
+        bases = [load_config(NEEDS[name])]
+    else:
+        bases = [capture_network(), load_config(LOOPBACK), load_config(LINUX)]
+    for base in bases:
         r = replay(cap, base)
         assert r.verdict == ACCEPTED, replay_text(r)
         assert matched(r) == list(range(len(cap.segments)))
@@ -153,7 +166,7 @@ def test_a_mutated_capture_is_rejected_where_it_departs(
     assert r.rejected_at == at
     assert r.possible and r.allowed
     text = replay_text(r)
-    assert f"rejected at segment {at + 1}: {bad.segments[at].text()}" in text
+    assert f"rejected at segment {at + 1} (at {bad.segments[at].time:.6f} s): {bad.segments[at].text()}" in text
 
 
 def test_a_rejection_lists_what_the_spec_could_send_instead() -> None:
@@ -198,12 +211,38 @@ def test_each_variant_is_rejected_on_its_capture(name: str) -> None:
     assert r.rejected_at is not None and r.rejected_at + 1 == wire.segment
 
 
-@pytest.mark.parametrize("name", sorted(n for n, w in on_the_wire().items() if w.capture is None))
-def test_a_variant_no_capture_shows_is_accepted_on_all_of_them(name: str) -> None:
-    """What the catalogue says is true: these variants pass every recording (their fault needs more)."""
-    base = dataclasses.replace(capture_network(), msl=1) if name == "short-time-wait" else capture_network()
-    for stem in RECORDED:
-        assert replay(capture(stem), base, variant_named(name)).verdict == ACCEPTED, stem
+def test_every_variant_shows_on_some_capture() -> None:
+    assert all(w.capture is not None for w in on_the_wire().values())
+
+
+def test_half_open_needs_the_crash_fault() -> None:
+    """The recorded half-open connection (RFC 9293 Figure 10 on a real kernel) is REJECTED without crashes."""
+    r = replay(capture("half-open"), capture_network())
+    assert r.verdict == REJECTED and r.rejected_at == 5  # the new SYN: the old TCB could not have vanished
+    accepted = replay(capture("half-open"), load_config(CRASH))
+    assert any(step.transition.label.kind == "crash" for step in accepted.path)
+
+
+def test_the_capture_clock_is_read_in_ticks() -> None:
+    """late-fin: the server's FIN comes again 35 s into the client's TIME-WAIT: inside Linux's 60 s, so
+    ACCEPTED; with TIME-WAIT = MSL (30 s) the client would have deleted its TCB and answered by RST."""
+    cap = capture("late-fin")
+    r = replay(cap, load_config(LINUX))
+    assert r.verdict == ACCEPTED
+    ticks = sum(1 for step in r.path if step.transition.label.kind == "tick")
+    assert ticks == int(cap.segments[-1].time)
+    short = replay(cap, load_config(LINUX), variant_named("short-time-wait"))
+    assert short.verdict == REJECTED and short.rejected_at == 9
+    assert "tick 35" in short.reason
+    assert any(seg.flags & 0x04 for side, seg in short.allowed if side == 0)  # the RST of a deleted TCB
+
+
+def test_a_segment_sent_too_early_for_its_timer_is_rejected() -> None:
+    """late-fin moved 40 s later: the client's TIME-WAIT (60 s) has ended, so its ACK cannot be from it."""
+    cap = capture("late-fin")
+    late = _with(cap, [*cap.segments[:8], *(dataclasses.replace(o, time=o.time + 40) for o in cap.segments[8:])])
+    r = replay(late, load_config(LINUX))
+    assert r.verdict == REJECTED and r.rejected_at == 9
 
 
 # --- captures as people have them -----------------------------------------------------------------
@@ -308,6 +347,7 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         (["replay", "GARBAGE"], "GARBAGE:1:"),
         (["replay", str(CAPTURES / "abort.txt"), "--variant", "nonsense"], "nonsense"),
         (["replay", str(CAPTURES / "abort.txt"), "--variant", "short-time-wait"], "untimed"),
+        (["replay", str(CAPTURES / "abort.txt"), "--config", "BADTICK"], "tick needs msl"),
         (["replay", str(CAPTURES / "abort.txt"), "--config", "no-such-preset"], "no-such-preset"),
         (["replay", str(CAPTURES / "abort.txt"), "--max-nodes", "0"], "--max-nodes"),
         (["replay", str(CAPTURES / "abort.txt"), "--port", "5000"], "--port is for pcap"),
@@ -318,7 +358,11 @@ def test_cli_bad_input_exits_2(
 ) -> None:
     (tmp_path / "EMPTY").write_text("# tcpspec capture: A 1.2.3.4.1, B 1.2.3.4.2\n")
     (tmp_path / "GARBAGE").write_text("this is not a capture\n")
+    (tmp_path / "BADTICK.toml").write_text(
+        'a = { script = ["open"] }\nb = { script = ["listen"] }\ntiming = { tick = 1 }\n'
+    )
     argv = [str(tmp_path / a) if a in ("EMPTY", "GARBAGE") else a for a in argv]
+    argv = [str(tmp_path / "BADTICK.toml") if a == "BADTICK" else a for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -346,11 +390,12 @@ CANNOT = unavailable()
 @pytest.mark.skipif(
     CANNOT is not None, reason=f"this machine cannot record: {CANNOT}; the fixtures are replayed instead"
 )
-@pytest.mark.parametrize("name", ["client-closes", "data-overtaken", "refused-twice"])
+@pytest.mark.parametrize("name", ["client-closes", "data-overtaken", "refused-twice", "half-open"])
 def test_a_fresh_recording_is_accepted(name: str, tmp_path: Path) -> None:
+    """Recorded now, on this machine's kernel (late-fin, which takes 40 s, is only replayed from its fixture)."""
     out = tmp_path / f"{name}.pcap"
     record(name, out)
-    r = replay(read_capture(out), capture_network())
+    r = replay(read_capture(out), load_config(NEEDS[name]) if name in NEEDS else capture_network())
     assert r.verdict == ACCEPTED, replay_text(r)
     last = r.path[-1].world
     assert (last.a.state, last.b.state) == FINAL[name]
@@ -361,3 +406,33 @@ def test_close_wait_is_where_the_passive_closer_waits_on_the_wire() -> None:
     r = replay(capture("server-closes"), capture_network())
     states = [step.world.a.state for step in r.path]
     assert CLOSE_WAIT in states and TIME_WAIT not in states
+
+
+def test_an_old_duplicate_syn_is_admitted_when_asked_for() -> None:
+    """RFC 9293 Figure 8: the old SYN (seq 90) is answered, A resets it, and B returns to LISTEN."""
+    cap = capture("rfc9293-figure-8")
+    assert replay(cap, capture_network()).rejected_at == 1  # no old duplicates by default
+    r = replay(cap, capture_network(), old_duplicates=1)
+    assert r.verdict == ACCEPTED, replay_text(r)
+    (old,) = [s for s in r.path if s.transition.label.kind == "old-duplicate"]
+    assert old.observed == (1,) and old.transition.label.seg is not None and old.transition.label.seg.inc == 0
+    rules = [rule.name for s in r.path for rule in s.transition.rules]
+    assert "syn-sent-bad-ack" in rules and "syn-received-reset-passive" in rules
+    last = r.path[-1].world
+    assert last.a.state is ESTABLISHED
+    assert "an old duplicate, in flight since before the capture" in replay_text(r)
+    broken = replay(cap, capture_network(), variant_named("any-ack-in-syn-sent"), old_duplicates=1)
+    assert broken.verdict == REJECTED and broken.rejected_at == 3  # A no longer resets the old connection
+
+
+def test_two_passive_sockets_reset_by_an_old_duplicate() -> None:
+    """RFC 9293 Figure 11."""
+    r = replay(capture("rfc9293-figure-11"), capture_network(), old_duplicates=1)
+    assert r.verdict == ACCEPTED, replay_text(r)
+
+
+def test_old_duplicates_are_bounded_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(CAPTURES / "rfc9293-figure-8.txt"), "--old-duplicates", "1"]) == 0
+    assert main(["replay", str(CAPTURES / "rfc9293-figure-8.txt")]) == 1
+    assert main(["replay", str(CAPTURES / "rfc9293-figure-8.txt"), "--old-duplicates", "17"]) == 2
+    assert "between 0 and 16" in capsys.readouterr().err
