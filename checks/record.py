@@ -366,10 +366,7 @@ def recordings() -> tuple[Recording, ...]:
             "the client's last ACK is dropped; the server retransmits its FIN and the client, in TIME-WAIT, "
             "acknowledges it again",
             server_closes_last,
-            drops=(
-                _note("fin", "--sport", str(SERVER_PORT), *FIN_SET),
-                _drop_first("--dport", str(SERVER_PORT), *PURE_ACK, "-m", "recent", "--name", "fin", "--rcheck"),
-            ),
+            drops=LOSE_FINAL_ACK,
             settle=1.5,
         ),
         Recording(
@@ -383,13 +380,10 @@ def recordings() -> tuple[Recording, ...]:
         Recording(
             "late-fin",
             f"as lost-final-ack, with a minimum RTO of {LATE_RTO_SECONDS} s (tcp_rto_min_us, Linux 6.11 on): the "
-            "server's FIN "
-            "comes again after Linux's MSL (30 s) and the client, still in TIME-WAIT (60 s), acknowledges it",
+            "server's FIN comes again after Linux's MSL (30 s) and the client, still in TIME-WAIT (60 s), "
+            "acknowledges it",
             late_fin,
-            drops=(
-                _note("fin", "--sport", str(SERVER_PORT), *FIN_SET),
-                _drop_first("--dport", str(SERVER_PORT), *PURE_ACK, "-m", "recent", "--name", "fin", "--rcheck"),
-            ),
+            drops=LOSE_FINAL_ACK,
             setup=(("sysctl", "-w", f"net.ipv4.tcp_rto_min_us={LATE_RTO_SECONDS * 1_000_000}"),),
             seconds=LATE_RTO_SECONDS + 20,
             settle=1.0,
@@ -397,8 +391,18 @@ def recordings() -> tuple[Recording, ...]:
     )
 
 
-def server_closes_last() -> None:
-    """The client closes first and the server closes right after (its FIN is the one whose ACK gets lost)."""
+#: iptables rules that drop the first pure ACK arriving at the server after its FIN: the client's last ACK.
+LOSE_FINAL_ACK = (
+    _note("fin", "--sport", str(SERVER_PORT), *FIN_SET),
+    _drop_first("--dport", str(SERVER_PORT), *PURE_ACK, "-m", "recent", "--name", "fin", "--rcheck"),
+)
+
+
+def server_closes_last(wait: float = 1.0) -> None:
+    """The client closes first and the server closes right after (its FIN is the one whose ACK gets lost).
+
+    The program then waits ``wait`` seconds: the server's FIN comes again after its RTO (200 ms at least).
+    """
 
     def server(conn: socket.socket) -> None:
         assert conn.recv(5) == b"hello"
@@ -411,7 +415,7 @@ def server_closes_last() -> None:
         time.sleep(0.05)
     thread.join(5)
     listener.close()
-    time.sleep(1.0)  # the server's retransmitted FIN comes after its RTO (at least 200 ms on Linux)
+    time.sleep(wait)
 
 
 #: The minimum retransmission timeout the late-fin recording sets on loopback's route: more than Linux's
@@ -421,19 +425,7 @@ LATE_RTO_SECONDS = 35
 
 def late_fin() -> None:
     """As lost-final-ack, but the server's FIN is sent again only after LATE_RTO_SECONDS: A is still in TIME-WAIT."""
-
-    def server(conn: socket.socket) -> None:
-        assert conn.recv(5) == b"hello"
-        _recv_all(conn)
-
-    listener, thread = _serve(server)
-    with _client() as c:
-        c.connect((LOOPBACK, SERVER_PORT))
-        c.sendall(b"hello")
-        time.sleep(0.05)
-    thread.join(5)
-    listener.close()
-    time.sleep(LATE_RTO_SECONDS + 2)
+    server_closes_last(wait=LATE_RTO_SECONDS + 2)
 
 
 def half_open() -> None:

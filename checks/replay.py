@@ -130,13 +130,19 @@ class Binding:
     def describe_side(self, side: int) -> str:
         """``A: active OPEN, ISS 2240075741, 1 SEND (5 octets), CLOSE``."""
         parts = []
-        for inc in self.incarnations[side]:
-            opened = "LISTEN" if inc.passive else "active OPEN"
+        for k, inc in enumerate(self.incarnations[side]):
+            opened = (
+                "ESTABLISHED before the capture"
+                if k == 0 and self.late_start
+                else "LISTEN"
+                if inc.passive
+                else "active OPEN"
+            )
             sends = f"{len(inc.sizes)} SEND{'s' if len(inc.sizes) != 1 else ''}"
             if inc.sizes:
                 octets = "octet" if inc.sizes == (1,) else "octets"
                 sends += f" ({', '.join(str(n) for n in inc.sizes)} {octets})"
-            calls = [opened if not self.late_start else "ESTABLISHED before the capture", f"ISS {inc.iss}", sends]
+            calls = [opened, f"ISS {inc.iss}", sends]
             calls += ["CLOSE"] * inc.closes + ["ABORT"] * inc.aborts
             parts.append(", ".join(calls))
         return "; then ".join(parts) if parts else "no connection (CLOSED throughout)"
@@ -194,11 +200,12 @@ def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...]
     script: list[Call] = []
     listening = False
     for k, inc in enumerate(incs):
-        if not late_start:
-            if inc.passive and k == 0:
-                listening = True
-            else:
-                script.append(Call.LISTEN if inc.passive else Call.OPEN)
+        if k == 0 and late_start:
+            pass  # ESTABLISHED before the capture began
+        elif k == 0 and inc.passive:
+            listening = True
+        else:
+            script.append(Call.LISTEN if inc.passive else Call.OPEN)
         script += [Call.SEND] * len(inc.sizes)
         script += [Call.CLOSE] * inc.closes + [Call.ABORT] * inc.aborts
     return tuple(script), listening
@@ -212,10 +219,11 @@ def _iss_choices(incs: list[Incarnation]) -> list[tuple[int, ...]]:
     passive one after it; the capture cannot tell the two apart.
     """
     choices = []
-    for k, inc in enumerate(incs):
-        after = incs[k + 1] if k + 1 < len(incs) else None
-        again = after is not None and inc.passive and after.passive
-        choices.append(tuple(sorted({inc.iss, after.iss})) if again and after else (inc.iss,))
+    for inc, after in zip(incs, [*incs[1:], None], strict=True):
+        if after is not None and inc.passive and after.passive:
+            choices.append(tuple(sorted({inc.iss, after.iss})))
+        else:
+            choices.append((inc.iss,))
     return choices
 
 

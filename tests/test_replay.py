@@ -436,3 +436,17 @@ def test_old_duplicates_are_bounded_on_the_command_line(capsys: pytest.CaptureFi
     assert main(["replay", str(CAPTURES / "rfc9293-figure-8.txt")]) == 1
     assert main(["replay", str(CAPTURES / "rfc9293-figure-8.txt"), "--old-duplicates", "17"]) == 2
     assert "between 0 and 16" in capsys.readouterr().err
+
+
+def test_a_late_capture_may_show_a_later_incarnation() -> None:
+    """Begun after the handshake, then closed, and a new connection from the same port: OPEN and LISTEN again."""
+    first = capture("client-closes")
+    again = shifted(first, 1_000_000)
+    tail = [dataclasses.replace(o, time=o.time + 1.0) for o in again.segments]
+    cap = _with(first, [*first.segments[3:], *tail])
+    b = bind(cap, capture_network())
+    assert b.late_start
+    assert b.config.a.script == (Call.SEND, Call.CLOSE, Call.OPEN, Call.SEND, Call.CLOSE)
+    assert b.config.b.script == (Call.SEND, Call.CLOSE, Call.LISTEN, Call.SEND, Call.CLOSE)
+    r = replay(cap, capture_network())
+    assert r.verdict == ACCEPTED, replay_text(r)
