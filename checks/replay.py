@@ -219,7 +219,8 @@ def _iss_choices(incs: list[Incarnation]) -> list[tuple[int, ...]]:
     passive one after it; the capture cannot tell the two apart.
     """
     choices = []
-    for inc, after in zip(incs, [*incs[1:], None], strict=True):
+    for k, inc in enumerate(incs):
+        after = incs[k + 1] if k + 1 < len(incs) else None
         if after is not None and inc.passive and after.passive:
             choices.append(tuple(sorted({inc.iss, after.iss})))
         else:
