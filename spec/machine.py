@@ -527,7 +527,7 @@ class Machine:
                 label = Label(side, "segment", incoming, seg)
                 out.extend(self._endpoint_event(world, label, Event.SEGMENT, seg, None))
             out.extend(self._endpoint_event(world, Label(side, "output"), Event.OUTPUT, None, None))
-            if ep.timer == 0 and (not config.timed or (config.rto_any and ep.state is not TIME_WAIT)):
+            if ep.timer == 0 and not (config.timed and self._expires_on_tick(ep)):  # else it expires on a tick
                 out.extend(self._endpoint_event(world, Label(side, "timeout"), Event.TIMEOUT, None, None))
             if world.crashes > 0 and ep.state is not CLOSED:
                 crashed = _crash(ep)
