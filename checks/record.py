@@ -194,6 +194,16 @@ FIRST, SECOND = b"first", b"second!"
 SECOND_IP_LENGTH = 20 + 32 + len(SECOND)
 
 
+def _connect_and_abort() -> None:
+    """Connect, send, then close with SO_LINGER 0: the kernel deletes the TCB and sends RST."""
+    c = _client()
+    c.connect((LOOPBACK, SERVER_PORT))
+    c.sendall(b"hello")
+    time.sleep(0.05)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
 def abort() -> None:
     """The client aborts an open connection (SO_LINGER 0, then close): RST."""
 
@@ -202,12 +212,7 @@ def abort() -> None:
             _recv_all(conn)
 
     listener, thread = _serve(server)
-    c = _client()
-    c.connect((LOOPBACK, SERVER_PORT))
-    c.sendall(b"hello")
-    time.sleep(0.05)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
+    _connect_and_abort()
     thread.join(5)
     listener.close()
 
@@ -445,12 +450,7 @@ def half_open() -> None:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    c = _client()
-    c.connect((LOOPBACK, SERVER_PORT))
-    c.sendall(b"hello")
-    time.sleep(0.05)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
+    _connect_and_abort()
     time.sleep(0.05)
     with _client() as again:
         again.connect((LOOPBACK, SERVER_PORT))
