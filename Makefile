@@ -1,5 +1,5 @@
 # tcpspec: `make check` proves the spec's properties on every preset; `make test` runs the tests.
-# Both bootstrap what they need: a .venv with the packages, and Graphviz's `dot`.
+# Both bootstrap what they need: a .venv with the packages, Graphviz's `dot`, and SPIN with gcc.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,7 +20,7 @@ check: bootstrap
 check-presets: bootstrap
 	$(BIN)/tcpspec check --junit build/check-junit.xml
 
-# The engines cross-checked (explicit, BMC, induction) on the bounded handshake, and on the lifecycle.
+# The engines cross-checked (explicit, BMC, induction, SPIN) on the bounded handshake, and on the lifecycle.
 check-engines: bootstrap
 	$(BIN)/tcpspec check --engine all --config checks/configs/handshake-capacity-2.toml --depth 8 --junit build/check-engines-junit.xml
 
@@ -76,6 +76,9 @@ bootstrap: $(STAMP) build/.dir
 	@command -v dot >/dev/null 2>&1 || { \
 	  echo "installing Graphviz (dot) from Debian's packages"; \
 	  apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+	@{ command -v spin && command -v gcc; } >/dev/null 2>&1 || { \
+	  echo "installing SPIN and gcc (the spin engine) from Debian's packages"; \
+	  apt-get update -qq && apt-get install -y -qq spin gcc >/dev/null; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

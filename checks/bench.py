@@ -14,6 +14,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from checks.bmc import supported
 from checks.properties import PROPERTIES
@@ -39,6 +40,54 @@ def measure(name: str) -> dict[str, float | int | str]:
         "states_per_second": round(len(ex.states) / seconds) if seconds > 0 else 0,
         "peak_mb": round(peak / 2**20, 1),
     }
+
+
+def measure_spin(name: str) -> dict[str, float | int | str]:
+    """SPIN searching every state of one preset (pan -O2, no reduction, depth first), in a child process."""
+    from checks.spin import explore_spin
+    from spec.presets import preset
+
+    report, bounds, compile_seconds = explore_spin(preset(name))
+    return {
+        "preset": name,
+        "spin_states": report.states,
+        "spin_seconds": round(report.seconds, 3),
+        "spin_states_per_second": round(report.states / report.seconds) if report.seconds > 0 else 0,
+        "spin_mb": round(report.memory_mb, 1),
+        "spin_bytes_per_state": round(report.state_mb * 2**20 / report.states) if report.states else 0,
+        "spin_compile": round(compile_seconds, 1),
+        "spin_slots": bounds.channel,
+    }
+
+
+def side_by_side(rows: list[dict[str, float | int | str]], spin: list[dict[str, float | int | str]]) -> str:
+    """The explicit engine beside SPIN, preset by preset."""
+    baseline = min(float(r["peak_mb"]) for r in rows)
+    merged = []
+    for row, other in zip(rows, spin, strict=True):
+        both: dict[str, float | int | str] = {**row, **other}
+        states = int(row["states"])
+        grown = (float(row["peak_mb"]) - baseline) * 2**20
+        both["bytes_per_state"] = round(grown / states) if states >= 10_000 else "-"
+        rate, spin_rate = float(row["states_per_second"]), float(other["spin_states_per_second"])
+        both["ratio"] = f"{rate / spin_rate:.3f}" if spin_rate else "-"
+        both["agree"] = "yes" if other["spin_states"] == states else "NO"
+        merged.append(both)
+    columns = [
+        ("preset", "preset", "s"),
+        ("states", "states", ","),
+        ("explicit s", "seconds", ""),
+        ("explicit states/s", "states_per_second", ","),
+        ("explicit peak MB", "peak_mb", ""),
+        ("explicit B/state", "bytes_per_state", ","),
+        ("spin states", "spin_states", ","),
+        ("spin s", "spin_seconds", ""),
+        ("spin states/s", "spin_states_per_second", ","),
+        ("spin MB", "spin_mb", ""),
+        ("spin B/state", "spin_bytes_per_state", ","),
+        ("explicit/spin", "ratio", "s"),
+    ]
+    return markdown(columns, merged)
 
 
 #: Presets and depths for bounded model checking (the larger presets are beyond BMC today).
@@ -156,28 +205,24 @@ def _child(*args: str) -> dict[str, float | int | str]:
     return result
 
 
-def table(rows: list[dict[str, float | int | str]]) -> str:
-    columns = [
-        ("preset", "preset", "s"),
-        ("states", "states", ","),
-        ("transitions", "transitions", ","),
-        ("depth", "depth", ""),
-        ("seconds", "seconds", ""),
-        ("states/s", "states_per_second", ","),
-        ("peak MB", "peak_mb", ""),
-    ]
-    return markdown(columns, rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m checks.bench")
     parser.add_argument("--out", default="BENCH.md", help="where to write the Markdown table")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child-process mode
+    parser.add_argument("--spin", help=argparse.SUPPRESS)  # child-process mode
+    parser.add_argument(
+        "--engines-only",
+        action="store_true",
+        help="measure the explicit and spin engines only, keeping the Z3 sections of --out as they are",
+    )
     parser.add_argument("--bmc", nargs="+", help=argparse.SUPPRESS)  # child-process mode: NAME DEPTH [PROPERTY]
     parser.add_argument("--induction", nargs="+", help=argparse.SUPPRESS)  # child: NAME any-iss|configured [PROP]
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(measure(args.one)))
+        return 0
+    if args.spin:
+        print(json.dumps(measure_spin(args.spin)))
         return 0
     if args.bmc:
         print(json.dumps(measure_bmc(args.bmc[0], int(args.bmc[1]), *args.bmc[2:])))
@@ -198,6 +243,32 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['states_per_second']:>8,} states/s {row['peak_mb']:>7} MB",
             flush=True,
         )
+    spin_rows = []
+    for config in presets():
+        row = _child("--spin", config.name)
+        spin_rows.append(row)
+        print(
+            f"spin {row['preset']:<15} {row['spin_states']:>9,} states {row['spin_seconds']:>8} s "
+            f"{row['spin_states_per_second']:>9,} states/s {row['spin_mb']:>7} MB",
+            flush=True,
+        )
+    engines = (
+        "# Benchmarks\n\n"
+        "Written by `make bench`. The explicit engine explores each preset (no property checks), one fresh "
+        "process per preset; peak MB is that process's maximum resident memory, and B/state its growth "
+        "beyond the smallest run's, per state (shown from 10,000 states). SPIN searches the generated "
+        "Promela model of the same preset (`pan` compiled with -O2 -DNOREDUCE, depth first, no property "
+        "checked); its MB is pan's total (128 MB of it the default hash table), and its B/state pan's "
+        "memory for the stored states. The two engines' state counts are equal on every preset "
+        "(tests/test_spin.py).\n\n"
+        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()}.\n\n"
+        + side_by_side(rows, spin_rows)
+    )
+    if args.engines_only:
+        old = Path(args.out).read_text(encoding="utf-8")
+        rest = old[old.index("\n## Bounded model checking") :]
+        write_atomically(args.out, engines + rest)
+        return 0
     bmc_rows = []
     for name, depth in BMC_RUNS:
         proc = subprocess.run(
@@ -239,12 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"induction {row['config']:<30} {prop:<20} {one['verdict']:<8} {one['seconds']:>8} s", flush=True)
         induction_alone.append(f"- {row['config']}: " + "; ".join(times) + "\n")
     text = (
-        "# Benchmarks\n\n"
-        "Written by `make bench`: the explicit engine exploring each preset (no property checks), "
-        "one fresh process per preset; peak MB is that process's maximum resident memory.\n\n"
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()}.\n\n"
-        + table(rows)
-        + "\n## Bounded model checking with Z3\n\n"
+        engines + "\n## Bounded model checking with Z3\n\n"
         "`bmc` of the six safety properties, one fresh process per preset: compiling the rules into the "
         "relation, then one incremental QF_BV solver unrolled depth by depth.\n\n"
         + bmc_table(bmc_rows)

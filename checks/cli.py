@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from checks import diagrams
+from checks import diagrams, promela
 from checks.bmc import supported
 from checks.capture import CaptureError, read_capture
 from checks.catalogue import (
@@ -60,6 +60,9 @@ from checks.sequence import (
     chart_svg,
     chart_text,
 )
+from checks.spin import SPIN_SLOTS, SpinUnavailable, run_spin
+from checks.symbolic import Relation
+from checks.symstate import Bounds
 from spec.config import Config, ConfigError, load_config
 from spec.machine import Machine
 from spec.presets import preset, presets
@@ -110,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="explicit",
         choices=list(ENGINES),
         help="explicit: breadth-first search of every state; bmc: bounded model checking with Z3 of the "
-        "safety properties to --depth; smt: bmc, then proofs by induction (PROVED); all: explicit and smt, "
-        "failing if they disagree (default: explicit)",
+        "safety properties to --depth; smt: bmc, then proofs by induction (PROVED); spin: SPIN searches every "
+        "state of the generated Promela model (`tcpspec export promela`); all: explicit, smt and spin, failing if "
+        "they disagree (default: explicit)",
     )
     chk.add_argument(
         "--depth", type=int, metavar="K", help=f"bmc: check paths of up to K steps (default: {DEFAULT_DEPTH})"
@@ -125,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--slots",
         type=int,
         metavar="N",
-        help="bmc, smt: segments per channel in the symbolic state when the configuration sets no capacity "
-        "(default: 4)",
+        help="bmc, smt, spin: segments per channel in the symbolic state when the configuration sets no capacity "
+        f"(default: 4; spin: {SPIN_SLOTS}, doubled while they overflow)",
     )
     chk.add_argument(
         "--prove-seconds",
@@ -263,6 +267,23 @@ def build_parser() -> argparse.ArgumentParser:
     rpl.add_argument(
         "--max-nodes", type=int, metavar="N", help=f"stop the search after N nodes (default {MAX_NODES:,})"
     )
+    xpt = sub.add_parser(
+        "export",
+        help="write a configuration as a model for another tool (promela: SPIN's language)",
+        description="promela: the configuration's transition relation, compiled from the rules of spec/, as one "
+        "Promela process whose guarded commands are the relation's branches (their C in c_code blocks), with the "
+        "safety properties as assertions. `spin -a FILE; gcc -DNOREDUCE -o pan pan.c; ./pan -E` checks it.",
+    )
+    xpt.add_argument("format", choices=["promela"], help="the model's language")
+    xpt.add_argument("--config", "-c", required=True, metavar="NAME|FILE", help="a preset name or a TOML file")
+    xpt.add_argument("--variant", metavar="NAME", help="export a broken variant of the rules instead")
+    xpt.add_argument(
+        "--slots",
+        type=int,
+        metavar="N",
+        help=f"segments per channel if the configuration sets no capacity ({SPIN_SLOTS})",
+    )
+    xpt.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -351,29 +372,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--prove-seconds limits induction: use it with --engine smt or all")
     if args.prove_seconds is not None and not 0 < args.prove_seconds <= 86400:
         raise UsageError(f"--prove-seconds must be positive (at most 86400), not {args.prove_seconds}")
-    if args.engine in ("bmc", "smt") and (args.max_states is not None or args.max_seconds is not None):
+    if args.engine in ("bmc", "smt", "spin") and (args.max_states is not None or args.max_seconds is not None):
         raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
+    if args.engine == "spin" and (args.depth is not None or args.symbolic_iss):
+        raise UsageError("--depth and --symbolic-iss are for --engine bmc or smt: spin searches every state")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
     unsupported = [p.name for p in wanted or () if p not in supported([p])]
-    if args.engine in ("bmc", "smt") and unsupported:
+    if args.engine in ("bmc", "smt", "spin") and unsupported:
         symbolic = ", ".join(p.name for p in supported(list(PROPERTIES)))
         raise UsageError(
             f"--engine {args.engine} checks {symbolic}; {', '.join(unsupported)} only the explicit engine checks: "
             "use --engine explicit or all"
         )
-    if args.engine in ("bmc", "smt", "all"):
+    if args.engine in ("bmc", "smt", "spin", "all"):
         for c in configs:
-            if not (c.a.one_octet_units and c.b.one_octet_units):
-                raise UsageError(
-                    f"{c.name} gives units of several octets; --engine {args.engine} encodes one-octet "
-                    "units only: use --engine explicit"
-                )
-            if c.rto_any:
-                raise UsageError(
-                    f'{c.name} has rto = "any"; --engine {args.engine} needs the retransmission '
-                    "timeout in ticks: use --engine explicit"
-                )
+            _symbolic_config(c, f"--engine {args.engine}")
     show_progress = args.progress or (sys.stderr.isatty() and not args.json)
     rules = None
     if args.variant:
@@ -404,8 +418,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                     symbolic_iss=args.symbolic_iss,
                 )
             )
-        if len(mine) == 2:
-            disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], mine[1])]
+        if args.engine in ("spin", "all"):
+            try:
+                mine.append(run_spin(config, wanted or list(PROPERTIES), rules, args.slots))
+            except SpinUnavailable as err:
+                raise UsageError(str(err)) from None
+        for other in mine[1:] if args.engine == "all" else ():
+            disagree += [f"{config.name}: {d}" for d in disagreements(mine[0], other)]
         for run in mine:
             if not args.json:
                 print(summary(run), end="")
@@ -655,6 +674,34 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _symbolic_config(config: Config, what: str) -> None:
+    """Refuse what the relation of checks.symbolic cannot encode (exit 2, saying what to use instead)."""
+    if not (config.a.one_octet_units and config.b.one_octet_units):
+        raise UsageError(
+            f"{config.name} gives units of several octets; {what} encodes one-octet units only: use --engine explicit"
+        )
+    if config.rto_any:
+        raise UsageError(
+            f'{config.name} has rto = "any"; {what} needs the retransmission timeout in ticks: use --engine explicit'
+        )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    _symbolic_config(config, "the Promela export")
+    if args.slots is not None and not 1 <= args.slots <= 64:
+        raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
+    rules = None
+    if args.variant:
+        variant = _variant(args.variant)
+        config = variant.config(config)
+        rules = variant.rules(all_rules())
+    bounds = Bounds.for_config(config, args.slots or SPIN_SLOTS)
+    model = promela.generate(config, rules, Relation(config, bounds, rules=rules, per_state=True))
+    _emit(model.text, args.output)
+    return EXIT_OK
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     out = Path(args.out)
     show = sys.stderr.isatty()
@@ -700,6 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_graph(args)
         if args.command == "diagrams":
             return cmd_diagrams(args)
+        if args.command == "export":
+            return cmd_export(args)
         return cmd_check(args)
     except (UsageError, ConfigError, CaptureError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)

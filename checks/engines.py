@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from checks.bmc import bmc, supported
@@ -13,7 +14,7 @@ from checks.symstate import Bounds
 from spec.config import Config
 from spec.rules import Rule
 
-ENGINES = ("explicit", "bmc", "smt", "all")
+ENGINES = ("explicit", "bmc", "smt", "spin", "all")
 DEFAULT_DEPTH = 10
 DEFAULT_PROVE_SECONDS = 120.0
 
@@ -93,7 +94,7 @@ def _bound(result: Result) -> int | None:
     if result.verdict in (EXHAUSTED, PROVED):
         return None
     if result.verdict.startswith(HOLDS_TO_DEPTH):
-        return int(result.detail.split()[0])
+        return int(re.match(r"\d+", result.detail).group(0))  # type: ignore[union-attr]
     return -1  # UNKNOWN and the like cover nothing
 
 
@@ -105,6 +106,9 @@ def disagreements(first: Run, second: Run) -> list[str]:
     DEPTH k with k >= n).
     """
     out = []
+    counts = (first.stats.get("states"), second.stats.get("states"))
+    if first.complete and second.complete and None not in counts and counts[0] != counts[1]:
+        out.append(f"{first.engine} counts {counts[0]:,} reachable states, {second.engine} {counts[1]:,}")
     theirs = {r.prop: r for r in second.results}
     for mine in first.results:
         other = theirs.get(mine.prop)

@@ -283,6 +283,8 @@ class Problem:
 
     cond: z3.BoolRef
     message: str
+    side: int = -1  # the endpoint whose event it is (its condition implies that endpoint's RFC state)
+    state: TcpState | None = None
 
 
 @dataclass
@@ -316,6 +318,7 @@ class Branch:
     seg: SymSegment | None = None  # the segment received (kind "segment")
     ops: tuple[ChannelOp, ChannelOp] = NO_OPS
     overflow: z3.BoolRef = FALSE  # the endpoints' slots (held, delivered, history) overflow
+    start: TcpState | None = None  # the RFC state of the actor, when the branch is only enabled in one
 
     @property
     def conforms(self) -> bool:
@@ -326,7 +329,7 @@ class Branch:
 class Compiler:
     """Compiles the rules of a :class:`Machine` into branches over a symbolic current state."""
 
-    def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False) -> None:
+    def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False, per_state: bool = False) -> None:
         if not (machine.config.a.one_octet_units and machine.config.b.one_octet_units):
             raise ValueError(f"{machine.config.name}: the Z3 encodings take every unit of data to be one octet")
         if machine.config.rto_any:
@@ -335,6 +338,7 @@ class Compiler:
         self.config = machine.config
         self.bounds = bounds
         self.symbolic_iss = symbolic_iss
+        self.per_state = per_state  # one branch per RFC state the actor starts in (see _merged)
         self.problems: list[Problem] = []
         self.iss: Term = fit(0, SEQ_BITS)  # the ISS a rule selects (set by compile, or by symbolic_react)
         self.idx: Term = fit(0, SMALL_BITS)  # the channel slot an event takes
@@ -438,6 +442,7 @@ class Compiler:
 
         ``on`` is the condition under which the event happens; it starts every path's condition.
         """
+        first_problem = len(self.problems)
         start_ep = ep.copy()
         start_ep.state = Term(z3.BitVecVal(int(state), STATE_BITS))
         paths = self._steps(side, event, call, Path(on, start_ep, state, []), seg, STEPS.get(event, (1,)))
@@ -473,6 +478,8 @@ class Compiler:
             if p.state is state:
                 p.ep.state = ep.state  # unchanged: keep the variable, so the relation need not repeat it
             result.append(Path(c, p.ep, p.state, out, FALSE, p.iss_used, p.overflow, p.rules, p.changes))
+        for problem in self.problems[first_problem:]:
+            problem.side, problem.state = side, state
         return result
 
     def _iss_allowed(self, side: int, ep: SymEndpoint, state: TcpState) -> z3.BoolRef:
@@ -515,14 +522,15 @@ class Compiler:
         for side in (0, 1):
             ep = cur.endpoint(side)
             script = cfg.endpoint(side).script
-            calls: list[Path] = []
+            calls: dict[TcpState, list[Path]] = {}
             for state in states:
                 at = (ep.state == int(state)).e
                 for k, call in enumerate(script):
-                    calls += self.react(side, Event.CALL, state, ep, None, call, z3.And(at, (ep.pc == k).e))
-            for p in merged(calls, by_changes):
+                    on = z3.And(at, (ep.pc == k).e)
+                    calls.setdefault(state, []).extend(self.react(side, Event.CALL, state, ep, None, call, on))
+            for start, p in self._merged(calls):
                 p.ep.pc = p.ep.pc + 1
-                branches.append(self._branch("call", side, -1, cur, p))
+                branches.append(self._branch("call", side, -1, cur, p, start=start))
             chan = cur.channel(1 - side)
             if cfg.reorder:
                 seg = chan.at(idx)
@@ -532,26 +540,26 @@ class Compiler:
                 seg = chan.items[0] if chan.items else SymSegment(0, 0, 0, 0, 0, 0)
                 on = z3.UGT(chan.length.e, 0)
                 slot = Term(z3.BitVecVal(0, SMALL_BITS))
-            arrivals: list[Path] = []
+            arrivals: dict[TcpState, list[Path]] = {}
             for state in states:
                 at = (ep.state == int(state)).e
-                arrivals += self.react(side, Event.SEGMENT, state, ep, seg, None, z3.And(at, on))
-            for p in merged(arrivals, by_changes):
-                b = self._branch("segment", side, 1 - side, cur, p, slot)
+                arrivals[state] = self.react(side, Event.SEGMENT, state, ep, seg, None, z3.And(at, on))
+            for start, p in self._merged(arrivals):
+                b = self._branch("segment", side, 1 - side, cur, p, slot, start=start)
                 b.seg = seg
                 branches.append(b)
-            outputs: list[Path] = []
+            outputs: dict[TcpState, list[Path]] = {}
             for state in states:
-                outputs += self.react(side, Event.OUTPUT, state, ep, None, None, (ep.state == int(state)).e)
-            for p in merged(outputs, by_changes):
-                branches.append(self._branch("output", side, -1, cur, p))
+                outputs[state] = self.react(side, Event.OUTPUT, state, ep, None, None, (ep.state == int(state)).e)
+            for start, p in self._merged(outputs):
+                branches.append(self._branch("output", side, -1, cur, p, start=start))
             if not cfg.timed:
-                timeouts: list[Path] = []
+                timeouts: dict[TcpState, list[Path]] = {}
                 for state in states:
                     on = z3.And((ep.state == int(state)).e, (ep.timer == 0).e)
-                    timeouts += self.react(side, Event.TIMEOUT, state, ep, None, None, on)
-                for p in merged(timeouts, by_changes):
-                    branches.append(self._branch("timeout", side, -1, cur, p))
+                    timeouts[state] = self.react(side, Event.TIMEOUT, state, ep, None, None, on)
+                for start, p in self._merged(timeouts):
+                    branches.append(self._branch("timeout", side, -1, cur, p, start=start))
             if cfg.crash:
                 crashed, full = end_incarnation(ep, Outcome.CRASHED)
                 target = cur.with_endpoint(side, crashed)
@@ -566,8 +574,22 @@ class Compiler:
             branches.extend(self._tick(cur))
         return [b for b in branches if not z3.is_false(b.cond)]
 
+    def _merged(self, by_state: dict[TcpState, list[Path]]) -> list[tuple[TcpState | None, Path]]:
+        """The paths of one kind of event, merged by their state changes across RFC states -- or, with
+        ``per_state``, within each RFC state the endpoint starts in (the branch is then only enabled there)."""
+        if self.per_state:
+            return [(state, p) for state, paths in by_state.items() for p in merged(paths, by_changes)]
+        return [(None, p) for p in merged([p for paths in by_state.values() for p in paths], by_changes)]
+
     def _branch(
-        self, kind: str, side: int, channel: int, world: SymWorld, p: Path, removed: Term | None = None
+        self,
+        kind: str,
+        side: int,
+        channel: int,
+        world: SymWorld,
+        p: Path,
+        removed: Term | None = None,
+        start: TcpState | None = None,
     ) -> Branch:
         target = world.with_endpoint(side, p.ep)
         ops = [ChannelOp(), ChannelOp()]
@@ -575,7 +597,7 @@ class Compiler:
             ops[channel] = ChannelOp(remove=removed)
         ops[side] = ChannelOp(ops[side].remove, False, tuple(p.out))
         b = Branch(kind, side, channel, z3.simplify(p.cond), target, p.rules, p.changes)
-        b.ops, b.overflow = (ops[0], ops[1]), p.overflow
+        b.ops, b.overflow, b.start = (ops[0], ops[1]), p.overflow, start
         return b
 
     def _network(self, cur: SymWorld, channel: int, idx: Term) -> list[Branch]:
@@ -644,7 +666,8 @@ class Compiler:
                 at = z3.And(expires, (cur.endpoint(side).state == int(state)).e)
                 paths = self.react(side, Event.TIMEOUT, state, ep, None, None, at)
                 if not paths:
-                    self.problems.append(Problem(z3.And(enabled, at), f"no rule handles the expired timer in {state}"))
+                    message = f"no rule handles the expired timer in {state}"
+                    self.problems.append(Problem(z3.And(enabled, at), message, side, state))
                 ways += paths
             per_side.append(merged(ways, by_changes))
         out = []
@@ -699,14 +722,16 @@ class Relation:
         *,
         rules: tuple[Rule, ...] | None = None,
         symbolic_iss: bool = False,
+        per_state: bool = False,
     ) -> None:
+        """``per_state``: one branch per RFC state of the actor (more branches, each with a smaller guard)."""
         start = time.perf_counter()
         self.config = config
         self.machine = Machine(config, rules)
         self.bounds = bounds or Bounds.for_config(config)
         self.symbolic_iss = symbolic_iss  # each incarnation's ISS is any 32-bit value (iss_parameter)
         template = frame(self.bounds, "cur")
-        compiler = Compiler(self.machine, self.bounds, symbolic_iss)
+        compiler = Compiler(self.machine, self.bounds, symbolic_iss, per_state)
         self.branches = compiler.compile(template.world, template.iss, template.idx)
         self.problems = compiler.problems
         self.ev_bits = max(1, (len(self.branches) - 1).bit_length())

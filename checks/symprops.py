@@ -22,7 +22,7 @@ from checks.properties import (
     STREAM_INTEGRITY,
     Property,
 )
-from checks.symbolic import Relation
+from checks.symbolic import Branch, Relation
 from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEndpoint, SymWorld, same_slots
 from checks.terms import Term
 from spec.states import CLOSED, CLOSING, LAST_ACK, SYNCHRONIZED, Outcome, TcpState
@@ -94,21 +94,27 @@ def changed_by_segment(before: SymEndpoint, after: SymEndpoint) -> z3.BoolRef:
     return z3.Not(same)
 
 
+def old_duplicate_in(rel: Relation, b: Branch) -> z3.BoolRef | None:
+    """When segment branch ``b`` lets an old duplicate change a synchronized TCB (None: not a segment branch)."""
+    if b.kind != "segment" or b.seg is None:
+        return None
+    before = rel.cur.world.endpoint(b.actor)
+    after = b.target.endpoint(b.actor)
+    return z3.And(
+        (before.peer_inc != 0).e,
+        z3.ULT(b.seg.inc.e, before.peer_inc.e),
+        (before.state != int(CLOSED)).e,
+        changed_by_segment(before, after),
+    )
+
+
 def old_duplicate_accepted(rel: Relation) -> z3.BoolRef:
     """Some segment branch lets an old duplicate change a synchronized TCB (``OldDuplicateObserver``)."""
     parts = []
     for k, b in enumerate(rel.branches):
-        if b.kind != "segment" or b.seg is None:
-            continue
-        before = rel.cur.world.endpoint(b.actor)
-        after = b.target.endpoint(b.actor)
-        bad = z3.And(
-            (before.peer_inc != 0).e,
-            z3.ULT(b.seg.inc.e, before.peer_inc.e),
-            (before.state != int(CLOSED)).e,
-            changed_by_segment(before, after),
-        )
-        parts.append(z3.And(rel.selects(k), b.cond, bad))
+        bad = old_duplicate_in(rel, b)
+        if bad is not None:
+            parts.append(z3.And(rel.selects(k), b.cond, bad))
     return z3.Or(*parts) if parts else z3.BoolVal(False)
 
 

@@ -149,14 +149,20 @@ def test_bmc_engine_reports_bounded_verdicts(capsys: pytest.CaptureFixture[str])
     assert "EXHAUSTED" not in out and "PROVED" not in out
 
 
-def test_engine_all_runs_both_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
+def test_engine_all_runs_every_engine_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
     bounded = str(Path(__file__).parent.parent / "checks" / "configs" / "handshake-capacity-2.toml")
     code, out, _ = run("check", "--engine", "all", "--config", bounded, "--depth", "4", "--json", capsys=capsys)
     assert code == 0
     doc = json.loads(out)
-    assert [r["engine"] for r in doc["runs"]] == ["explicit", "smt"]
+    assert [r["engine"] for r in doc["runs"]] == ["explicit", "smt", "spin"]
     assert doc["disagreements"] == []
     assert doc["runs"][1]["states"] is None and doc["runs"][1]["depth"] == 4
+    assert doc["runs"][2]["states"] == doc["runs"][0]["states"] and doc["runs"][2]["complete"]
+
+
+def test_spin_refuses_a_depth_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run("check", "--engine", "spin", "-c", "handshake", "--depth", "3", capsys=capsys)
+    assert code == 2 and "spin searches every state" in err
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,292 @@
+"""The spin engine: SPIN checks the generated Promela model, and its trails are replayed here.
+
+``run_spin`` writes the model of :mod:`checks.promela` into a temporary directory,
+runs ``spin -a``, compiles ``pan`` with gcc (without partial-order reduction:
+one process, so there is nothing to reduce, and the state counts compare
+exactly), and runs it once per violated property.  A trail is turned back into
+the explicit engine's transitions -- each step of the trail names the guarded
+command taken, and so the branch, the channel slot and the ISS -- and printed in
+the project's trace format.  A bounds overflow (more segments in flight than
+the model has slots) makes it try again with twice the slots.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.bmc import EngineDisagreement, _counterexample
+from checks.promela import CHECKED, Option, PromelaModel, generate
+from checks.properties import EXHAUSTED, UNKNOWN, Property, Result
+from checks.report import Run
+from checks.symbolic import Relation
+from checks.symstate import Bounds
+from spec.config import Config
+from spec.machine import NET, AmbiguousRules, IncompleteRules, Label, Machine, World
+from spec.rules import Rule
+from spec.states import CLOSED
+
+#: gcc's flags for pan (the optimization level is chosen apart: -O0 compiles the large models 4x faster).
+CFLAGS = ("-fwrapv", "-w")
+#: pan's compile-time options for an exhaustive, breadth-first search (shortest trails), no reduction.
+EXHAUSTIVE = ("-DNOREDUCE", "-DBFS")
+MAX_SLOTS = 32
+#: Segments per channel of the model when the configuration sets no capacity (doubled while they overflow).
+SPIN_SLOTS = 8
+
+
+class SpinUnavailable(RuntimeError):
+    """spin or gcc is not installed (the Makefile installs Debian's spin package)."""
+
+
+@dataclass
+class PanReport:
+    """What one run of pan said."""
+
+    states: int
+    transitions: int
+    depth: int
+    memory_mb: float
+    state_mb: float  # "actual memory usage for states": the stored states, compressed as compiled
+    seconds: float
+    error: str | None  # the assertion pan reports violated
+    text: str
+
+    @staticmethod
+    def parse(text: str, seconds: float) -> PanReport:
+        def number(pattern: str, default: float = 0) -> float:
+            m = re.search(pattern, text)
+            return float(m.group(1)) if m else default
+
+        m = re.search(r"assertion violated \((.*)\) \(at depth", text)
+        return PanReport(
+            states=int(number(r"(\d+) states, stored")),
+            transitions=int(number(r"(\d+) transitions \(= stored\+matched\)")),
+            depth=int(number(r"depth reached (\d+)")),
+            memory_mb=number(r"([\d.]+)\s+total actual memory usage"),
+            state_mb=number(r"([\d.]+)\s+actual memory usage for states"),
+            seconds=seconds,
+            error=m.group(1).strip() if m else None,
+            text=text,
+        )
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("spin", "gcc") if shutil.which(tool) is None]
+    if missing:
+        raise SpinUnavailable(
+            f"--engine spin needs {' and '.join(missing)}: apt-get install spin gcc (make bootstrap does it)"
+        )
+
+
+class Pan:
+    """A compiled model in a directory of its own."""
+
+    def __init__(
+        self, model: PromelaModel, where: Path, defines: Sequence[str] = EXHAUSTIVE, optimize: str = "-O0"
+    ) -> None:
+        require_tools()
+        self.model = model
+        self.where = where
+        start = time.perf_counter()
+        (where / "model.pml").write_text(model.text, encoding="utf-8")
+        _run(["spin", "-a", "model.pml"], where, "spin -a")
+        _run(["gcc", optimize, *CFLAGS, *defines, "-o", "pan", "pan.c"], where, "gcc")
+        self.compile_seconds = time.perf_counter() - start
+
+    def run(self, wanted: int, args: Sequence[str] = ("-E",)) -> PanReport:
+        """pan, checking the properties whose bits are in ``wanted``."""
+        env = dict(os.environ, TCPSPEC_PROPERTIES=str(wanted))
+        (self.where / "model.pml.trail").unlink(missing_ok=True)
+        start = time.perf_counter()
+        out = subprocess.run(["./pan", *args], cwd=self.where, env=env, capture_output=True, text=True, check=False)
+        return PanReport.parse(out.stdout + out.stderr, time.perf_counter() - start)
+
+    def trail(self, wanted: int) -> list[Option]:
+        """The guarded commands of the last trail, in order (pan -r replays it)."""
+        env = dict(os.environ, TCPSPEC_PROPERTIES=str(wanted))
+        out = subprocess.run(["./pan", "-r"], cwd=self.where, env=env, capture_output=True, text=True, check=False)
+        steps = []
+        for m in re.finditer(r"\[D_STEP(\d+)\]", out.stdout):
+            line = int(m.group(1))
+            if line in self.model.options:
+                steps.append(self.model.options[line])
+        return steps
+
+
+def _run(cmd: list[str], where: Path, what: str) -> None:
+    out = subprocess.run(cmd, cwd=where, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed on the generated model:\n{(out.stdout + out.stderr)[-2000:]}")
+
+
+def label_of(model: PromelaModel, world: World, option: Option) -> Label:
+    """The explicit engine's label for taking ``option`` in ``world``."""
+    b = model.relation.branches[option.branch]
+    if b.kind in ("segment", "lose", "duplicate"):
+        seg = world.channel(b.channel)[option.idx]
+        actor = NET if b.kind != "segment" else b.actor
+        choice = _choice(model.config, world, b.actor, option.iss) if b.kind == "segment" else 0
+        return Label(actor, b.kind, b.channel, seg, choice)
+    if b.kind == "tick":
+        return Label(NET, "tick")
+    choice = _choice(model.config, world, b.actor, option.iss) if b.actor < 2 else 0
+    return Label(b.actor, b.kind, -1, None, choice)
+
+
+def _choice(config: Config, world: World, side: int, iss: int) -> int:
+    ep = world.endpoint(side)
+    incarnation = ep.inc + 1 if ep.state is CLOSED else ep.inc
+    choices = config.endpoint(side).iss_choices(max(incarnation, 1))
+    return choices.index(iss) if iss in choices else 0
+
+
+def replay(model: PromelaModel, machine: Machine, options: Sequence[Option]) -> list[World]:
+    """The worlds along a trail, by the explicit engine's own transitions."""
+    worlds = [machine.initial()]
+    for i, option in enumerate(options):
+        label = label_of(model, worlds[-1], option)
+        try:
+            worlds.append(machine.step(worlds[-1], label).target)
+        except KeyError as err:
+            raise EngineDisagreement(f"step {i + 1} of SPIN's trail: {err}") from err
+    return worlds
+
+
+def counterexample(model: PromelaModel, machine: Machine, prop: Property, options: Sequence[Option]) -> Result:
+    """The violation SPIN found, as the explicit engine replays it.
+
+    The trail ends with the step whose assertion failed -- or, where pan leaves that step out,
+    just before it: then the violation is the check of the trail's last state, or the successor
+    of that state that violates the property.
+    """
+    worlds = replay(model, machine, options)
+    transition = prop.kind == "action"
+    if options or not transition:
+        try:
+            return _counterexample(machine, prop, worlds, transition, False)
+        except EngineDisagreement:
+            pass
+    try:
+        successors = machine.successors(worlds[-1])
+    except (AmbiguousRules, IncompleteRules):
+        successors = []
+    for t in successors:
+        try:
+            return _counterexample(machine, prop, [*worlds, t.target], transition, False)
+        except EngineDisagreement:
+            continue
+    raise EngineDisagreement(f"{prop.name}: the explicit engine finds no violation at the end of SPIN's trail")
+
+
+def run_spin(
+    config: Config,
+    wanted: Sequence[Property],
+    rules: tuple[Rule, ...] | None = None,
+    slots: int | None = None,
+) -> Run:
+    """SPIN's exhaustive check of the safety properties among ``wanted``, as a :class:`Run`."""
+    props = [p for p in wanted if p in CHECKED]
+    start = time.perf_counter()
+    bounds = Bounds.for_config(config, slots or SPIN_SLOTS)
+    machine = Machine(config, rules)
+    while True:
+        relation = Relation(config, bounds, rules=rules, per_state=True)
+        model = generate(config, rules, relation=relation)
+        with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
+            pan = Pan(model, Path(tmp))
+            outcome = _check(model, machine, pan, props)
+        if outcome is not None or config.capacity is not None or bounds.channel >= MAX_SLOTS:
+            break
+        bounds = Bounds.for_config(config, bounds.channel * 2)  # the slots overflowed: more slots
+    seconds = time.perf_counter() - start
+    if outcome is None:
+        results = [Result(p, UNKNOWN, f"-- the model's slots overflowed ({bounds.describe()})") for p in props]
+        return Run(config, machine, results, "spin", seconds, False, "spin: the slots overflowed", {})
+    results, reports = outcome
+    first = reports[-1]  # the run that searched every state
+    rate = first.states / first.seconds if first.seconds > 0 else 0.0
+    search = (
+        f"spin (pan, breadth first, no reduction): {first.states:,} states stored, {first.transitions:,} "
+        f"transitions, depth {first.depth}, {first.seconds:.2f} s ({rate:,.0f} states/s), "
+        f"{first.memory_mb:,.0f} MB; compiled in {pan.compile_seconds:.1f} s; slots: {bounds.describe()}"
+    )
+    stats = {
+        "states": first.states,
+        "transitions": None,
+        "depth": first.depth,
+        "spin_states": first.states,
+        "spin_transitions": first.transitions,
+        "memory_mb": first.memory_mb,
+        "pan_seconds": sum(r.seconds for r in reports),
+        "compile_seconds": pan.compile_seconds,
+    }
+    return Run(config, machine, results, "spin", seconds, True, search, stats)
+
+
+def explore_spin(
+    config: Config, optimize: str = "-O2", defines: Sequence[str] = ("-DNOREDUCE",), args: Sequence[str] = ("-E",)
+) -> tuple[PanReport, Bounds, float]:
+    """pan searching every state of ``config`` and checking no property (for ``make bench``).
+
+    Returns pan's report, the slots the model needed (doubled while they overflow), and the seconds
+    spin and gcc took to build it.
+    """
+    bounds = Bounds.for_config(config, SPIN_SLOTS)
+    while True:
+        model = generate(config, relation=Relation(config, bounds, per_state=True))
+        with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
+            pan = Pan(model, Path(tmp), defines, optimize)
+            report = pan.run(0, args)
+        overflowed = report.error is not None
+        if not overflowed or config.capacity is not None or bounds.channel >= MAX_SLOTS:
+            break
+        bounds = Bounds.for_config(config, bounds.channel * 2)
+    if overflowed:
+        raise RuntimeError(f"{config.name}: pan reports {report.error} with {bounds.describe()}")
+    return report, bounds, pan.compile_seconds
+
+
+def _check(
+    model: PromelaModel, machine: Machine, pan: Pan, props: list[Property]
+) -> tuple[list[Result], list[PanReport]] | None:
+    """Run pan until no wanted property is left violated; None if the slots overflowed."""
+    bits = {p: 1 << CHECKED.index(p) for p in props}
+    left = dict(bits)
+    verdicts: dict[Property, Result] = {}
+    reports: list[PanReport] = []
+    while True:
+        mask = sum(left.values())
+        report = pan.run(mask)
+        reports.append(report)
+        if report.error is None:
+            break
+        violated = _violated(report.error, left)
+        if violated is None:
+            return None  # the bounds assertion: the slots are too few
+        verdicts[violated] = counterexample(model, machine, violated, pan.trail(mask))
+        del left[violated]
+        if not left:
+            reports.append(pan.run(0))  # every property violated: one more run counts the states
+            break
+    exhaustive = reports[-1]
+    states = exhaustive.states
+    for p in props:
+        if p not in verdicts:
+            verdicts[p] = Result(p, EXHAUSTED, f"({states:,} states)")
+    return [verdicts[p] for p in props], reports
+
+
+def _violated(assertion: str, left: dict[Property, int]) -> Property | None:
+    """The property whose assertion pan reports violated (None: the bounds assertion)."""
+    for p, bit in left.items():
+        if re.search(rf"&\s*{bit}u\b", assertion):
+            return p
+    return None

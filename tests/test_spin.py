@@ -1,0 +1,175 @@
+"""SPIN, on the Promela model generated from the rules, agrees with the explicit engine.
+
+Every preset: the same number of reachable states (exactly: the model stores one SPIN state per
+world), the same depth, the same verdict on every safety property.  Broken rules: SPIN finds the
+violation, and its trail, replayed through the explicit engine, is as short as breadth-first search's.
+The C that the model computes with is held against z3 on the values where 32-bit arithmetic wraps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import z3
+
+from checks.cli import main
+from checks.promela import CHECKED, CTerms, generate
+from checks.properties import VIOLATED, check, property_named
+from checks.spin import run_spin
+from checks.symbolic import Relation
+from checks.terms import Term
+from checks.trace import build_trace, format_trace
+from spec.machine import Machine
+from spec.presets import preset, presets
+from spec.rulebook import all_rules
+from spec.seqnum import seq_add, seq_le, seq_lt, seq_sub
+from spec.states import FIN_WAIT_2
+from spec.variants import variant_named
+
+MANIFEST = json.loads((Path(__file__).parent / "golden" / "manifest.json").read_text())
+
+
+#: The presets of more than 10,000 states (tests/test_agreement_spin_large.py checks them, on a worker of their own).
+LARGE = ("lossy", "chaos", "incarnations", "lost-ack")
+
+
+def assert_spin_agrees(name: str) -> None:
+    """SPIN's states, depth and safety verdicts on preset ``name`` are the pinned ones of the explicit engine."""
+    run = run_spin(preset(name), list(CHECKED))
+    pinned = MANIFEST[name]
+    assert run.complete
+    assert run.stats["states"] == pinned["states"]
+    assert run.stats["spin_states"] == pinned["states"]  # no mapping: one SPIN state per world
+    assert run.stats["depth"] == pinned["depth"]
+    assert {r.prop.name: r.verdict_text for r in run.results} == {p.name: pinned["verdicts"][p.name] for p in CHECKED}
+
+
+@pytest.mark.parametrize("name", [c.name for c in presets() if c.name not in LARGE])
+def test_spin_counts_the_states_and_gives_the_verdicts_of_the_explicit_engine(name: str) -> None:
+    assert_spin_agrees(name)
+
+
+def _shortest(config_name: str, prop: str, rules: tuple) -> int:  # type: ignore[type-arg]
+    config = preset(config_name)
+    _, results = check(config, [property_named(prop)], rules=rules)
+    cx = results[0].counterexample
+    assert results[0].verdict == VIOLATED and cx is not None
+    return len(cx.path)
+
+
+def test_a_trail_is_replayed_as_the_explicit_engine_s_own_trace() -> None:
+    """no-time-wait in lifecycle: FIN-WAIT-2 -> CLOSED is no RFC edge; SPIN's trail is BFS's length."""
+    variant = variant_named("no-time-wait")
+    config = variant.config(preset("lifecycle"))
+    rules = variant.rules(all_rules())
+    run = run_spin(config, [property_named("rfc-conformance"), property_named("handshake-sync")], rules)
+    verdicts = {r.prop.name: r for r in run.results}
+    assert verdicts["handshake-sync"].verdict == "EXHAUSTED"
+    found = verdicts["rfc-conformance"]
+    assert found.verdict == VIOLATED and found.counterexample is not None
+    assert "FIN-WAIT-2 -> CLOSED" in found.counterexample.message
+    explicit, results = check(config, [property_named("rfc-conformance")], rules=rules)
+    bfs = results[0].counterexample
+    assert bfs is not None and len(found.counterexample.path) == len(bfs.path)
+    steps = build_trace(Machine(config, rules), found.counterexample.path)
+    assert "A FIN-WAIT-2 -> CLOSED" in format_trace(steps).splitlines()[-1]
+    assert run.stats["states"] == len(explicit.states)
+
+
+def test_overlapping_rules_are_a_determinism_violation_for_spin_too() -> None:
+    rules = all_rules()
+    listen_syn = next(r for r in rules if r.name == "listen-syn")
+    twin = dataclasses.replace(listen_syn, name="listen-syn-twin")
+    run = run_spin(preset("handshake"), [property_named("rules-deterministic")], (*rules, twin))
+    result = run.results[0]
+    assert result.verdict == VIOLATED and result.counterexample is not None
+    assert "listen-syn, listen-syn-twin" in result.counterexample.message
+    assert len(result.counterexample.path) == _shortest("handshake", "rules-deterministic", (*rules, twin))
+
+
+def test_a_wrong_target_state_is_found_as_short_as_by_breadth_first_search() -> None:
+    rules = tuple(dataclasses.replace(r, to=FIN_WAIT_2) if r.name == "closing-ack-of-fin" else r for r in all_rules())
+    run = run_spin(preset("simultaneous-close"), [property_named("rfc-conformance")], rules)
+    result = run.results[0]
+    assert result.verdict == VIOLATED and result.counterexample is not None
+    assert "CLOSING -> FIN-WAIT-2" in result.counterexample.message
+    assert len(result.counterexample.path) == _shortest("simultaneous-close", "rfc-conformance", rules)
+
+
+# --- The C of the model, against z3 ----------------------------------------------------------------
+
+EDGES = (0, 1, 2, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF, 300, 1000)
+
+
+def test_the_c_of_sequence_arithmetic_is_z3_s(tmp_path: Path) -> None:
+    """seq_lt, seq_le, seq_add, seq_sub and unsigned comparison, written as C, on the values where they wrap."""
+    a, b = z3.BitVec("a", 32), z3.BitVec("b", 32)
+    x, y = Term(a), Term(b)
+    terms = [
+        seq_lt(x, y).e,
+        seq_le(x, y).e,
+        seq_add(x, y).e,
+        seq_sub(x, y).e,
+        seq_add(x, 1).e,
+        z3.ULT(a, b),
+        a < b,  # signed
+        z3.Extract(7, 0, a + b),
+        z3.ZeroExt(24, z3.Extract(7, 0, a)) + 255,
+        z3.If(z3.UGT(a, b), a - b, b - a),
+    ]
+    c = CTerms({"a": "a", "b": "b"})
+    c.prepare(terms)
+    exprs = [c.expr(t) for t in terms]
+    body = "\n".join("    " + line for line in c.lines)
+    prints = "\n".join(f'    printf("%u\\n", (unsigned) ({e}));' for e in exprs)
+    program = tmp_path / "t.c"
+    program.write_text(
+        "#include <stdio.h>\n#include <stdint.h>\n#include <stdlib.h>\n"
+        "int main(int argc, char **argv) {\n"
+        "    uint32_t a = (uint32_t) strtoul(argv[1], 0, 10), b = (uint32_t) strtoul(argv[2], 0, 10);\n"
+        f"{body}\n{prints}\n    return 0;\n}}\n"
+    )
+    subprocess.run(["gcc", "-O0", "-o", str(tmp_path / "t"), str(program)], check=True)
+    for va in EDGES:
+        for vb in EDGES:
+            out = subprocess.run([str(tmp_path / "t"), str(va), str(vb)], capture_output=True, text=True, check=True)
+            got = [int(line) for line in out.stdout.split()]
+            want = []
+            for t in terms:
+                v = z3.simplify(z3.substitute(t, (a, z3.BitVecVal(va, 32)), (b, z3.BitVecVal(vb, 32))))
+                want.append(int(z3.is_true(v)) if z3.is_bool(v) else v.as_long())
+            assert got == want, (va, vb)
+
+
+# --- The export -----------------------------------------------------------------------------------
+
+
+def test_the_export_is_deterministic_and_cites_the_rfc(tmp_path: Path) -> None:
+    """Byte for byte the same from one run to the next (each a fresh process, as z3 orders terms by creation)."""
+    first, second = tmp_path / "a.pml", tmp_path / "b.pml"
+    for out in (first, second):
+        command = [sys.executable, "-m", "checks.cli", "export", "promela", "-c", "handshake", "-o", str(out)]
+        subprocess.run(command, check=True)
+    text = first.read_text()
+    assert text == second.read_text()
+    assert "listen-syn (RFC 9293 §3.10.7.2, third step)" in text
+    assert "int A_snd_nxt = 0;" in text and "active proctype tcp()" in text
+    model = generate(preset("handshake"), relation=Relation(preset("handshake"), per_state=True))
+    assert len(model.options) == text.count(":: d_step { c_expr { (B")
+
+
+def test_the_export_refuses_what_it_cannot_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "big.toml"
+    config.write_text(
+        'name = "big"\n[a]\nscript = ["open", "send"]\niss = [1]\nsizes = [5]\n[b]\nscript = ["listen"]\niss = [2]\n'
+    )
+    assert main(["export", "promela", "-c", str(config)]) == 2
+    assert "one-octet units" in capsys.readouterr().err
+    assert main(["export", "promela", "-c", "no-such-preset"]) == 2
+    assert main(["export", "promela", "-c", "handshake", "--slots", "0"]) == 2
+    assert not list(tmp_path.glob("*.pml"))
