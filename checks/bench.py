@@ -68,7 +68,7 @@ def side_by_side(rows: list[dict[str, float | int | str]], spin: list[dict[str, 
         both: dict[str, float | int | str] = {**row, **other}
         states = int(row["states"])
         grown = (float(row["peak_mb"]) - baseline) * 2**20
-        both["bytes_per_state"] = round(grown / states) if states >= 10_000 else "-"
+        both["bytes_per_state"] = f"{round(grown / states):,}" if states >= 10_000 else "-"
         rate, spin_rate = float(row["states_per_second"]), float(other["spin_states_per_second"])
         both["ratio"] = f"{rate / spin_rate:.3f}" if spin_rate else "-"
         both["agree"] = "yes" if other["spin_states"] == states else "NO"
@@ -79,7 +79,7 @@ def side_by_side(rows: list[dict[str, float | int | str]], spin: list[dict[str, 
         ("explicit s", "seconds", ""),
         ("explicit states/s", "states_per_second", ","),
         ("explicit peak MB", "peak_mb", ""),
-        ("explicit B/state", "bytes_per_state", ","),
+        ("explicit B/state", "bytes_per_state", "s"),
         ("spin states", "spin_states", ","),
         ("spin s", "spin_seconds", ""),
         ("spin states/s", "spin_states_per_second", ","),

@@ -331,8 +331,8 @@ class CTerms:
                 raise ValueError(f"no C name for the z3 constant {node.value}")
             return self.names[node.value]
 
-        def masked(text: str) -> str:
-            return text if width == 32 else f"(({text}) & {mask}u)"
+        def masked(text: str) -> str:  # every result in parentheses: it may be an operand of anything
+            return f"({text})" if width == 32 else f"(({text}) & {mask}u)"
 
         def signed(text: str, w: int) -> str:  # two's complement order as unsigned order
             return f"(({text}) ^ {1 << (w - 1)}u)"
@@ -347,15 +347,15 @@ class CTerms:
             w = node.arg_widths[0]
             return f"({signed(args[0], w)} {_SIGNED_COMPARE[kind]} {signed(args[1], w)})"
         if kind == z3.Z3_OP_BNOT:
-            return masked(f"~{args[0]}")
+            return masked(f"~({args[0]})")
         if kind == z3.Z3_OP_BNEG:
-            return masked(f"-{args[0]}")
+            return masked(f"-({args[0]})")
         if kind == z3.Z3_OP_AND:
             return "(" + " && ".join(args) + ")" if args else "1"
         if kind == z3.Z3_OP_OR:
             return "(" + " || ".join(args) + ")" if args else "0"
         if kind == z3.Z3_OP_NOT:
-            return f"!{args[0]}"
+            return f"!({args[0]})"
         if kind == z3.Z3_OP_IMPLIES:
             return f"(!{args[0]} || {args[1]})"
         if kind in (z3.Z3_OP_XOR, z3.Z3_OP_DISTINCT) and len(args) == 2:
@@ -367,7 +367,7 @@ class CTerms:
         if kind == z3.Z3_OP_EXTRACT:
             assert isinstance(node.value, tuple)
             lo = node.value[1]
-            return masked(f"{args[0]} >> {lo}") if lo else masked(args[0])
+            return masked(f"({args[0]}) >> {lo}") if lo else masked(args[0])
         if kind == z3.Z3_OP_ZERO_EXT:
             return args[0]
         if kind == z3.Z3_OP_SIGN_EXT:

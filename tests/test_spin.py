@@ -121,6 +121,10 @@ def test_the_c_of_sequence_arithmetic_is_z3_s(tmp_path: Path) -> None:
         z3.Extract(7, 0, a + b),
         z3.ZeroExt(24, z3.Extract(7, 0, a)) + 255,
         z3.If(z3.UGT(a, b), a - b, b - a),
+        z3.BitVecVal(0xFFFFFFFF, 32) * (a + b),  # each operand in parentheses
+        ~(a + b) - (a - b),
+        z3.Extract(31, 31, a - b) == 1,
+        z3.Not(z3.And(z3.ULT(a, b), a != b)),
     ]
     c = CTerms({"a": "a", "b": "b"})
     c.prepare(terms)
