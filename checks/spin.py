@@ -59,6 +59,12 @@ class PanReport:
     error: str | None  # the assertion pan reports violated
     text: str
 
+    @property
+    def complete(self) -> bool:
+        """pan searched every state: no error stopped it, and neither its depth limit nor memory did."""
+        cut = ("Search not completed", "max search depth too small", "out of memory")
+        return self.error is None and not any(c in self.text for c in cut)
+
     @staticmethod
     def parse(text: str, seconds: float) -> PanReport:
         def number(pattern: str, default: float = 0) -> float:
@@ -228,11 +234,14 @@ def run_spin(
         "pan_seconds": sum(r.seconds for r in reports),
         "compile_seconds": pan.compile_seconds,
     }
-    return Run(config, machine, results, "spin", seconds, True, search, stats)
+    return Run(config, machine, results, "spin", seconds, first.complete, search, stats)
 
 
 def explore_spin(
-    config: Config, optimize: str = "-O2", defines: Sequence[str] = ("-DNOREDUCE",), args: Sequence[str] = ("-E",)
+    config: Config,
+    optimize: str = "-O2",
+    defines: Sequence[str] = ("-DNOREDUCE",),
+    args: Sequence[str] = ("-E", "-m1000000"),
 ) -> tuple[PanReport, Bounds, float]:
     """pan searching every state of ``config`` and checking no property (for ``make bench``).
 
@@ -251,6 +260,8 @@ def explore_spin(
         bounds = Bounds.for_config(config, bounds.channel * 2)
     if overflowed:
         raise RuntimeError(f"{config.name}: pan reports {report.error} with {bounds.describe()}")
+    if not report.complete:
+        raise RuntimeError(f"{config.name}: pan did not search every state:\n{report.text[-1500:]}")
     return report, bounds, pan.compile_seconds
 
 
@@ -279,8 +290,10 @@ def _check(
     exhaustive = reports[-1]
     states = exhaustive.states
     for p in props:
-        if p not in verdicts:
+        if p not in verdicts and exhaustive.complete:
             verdicts[p] = Result(p, EXHAUSTED, f"({states:,} states)")
+        elif p not in verdicts:
+            verdicts[p] = Result(p, UNKNOWN, f"-- pan stopped before the end ({states:,} states)")
     return [verdicts[p] for p in props], reports
 
 
