@@ -582,8 +582,10 @@ class Generator:
         )
         return functions
 
-    def iss_values(self) -> list[int]:
-        values = {v for ep in (self.config.a, self.config.b) for inc in ep.iss for v in inc}
+    def iss_values(self, side: int | None = None) -> list[int]:
+        """The ISS values endpoint ``side`` may select (both endpoints' if None)."""
+        sides = (self.config.a, self.config.b) if side is None else (self.config.endpoint(side),)
+        values = {v for ep in sides for inc in ep.iss for v in inc}
         return sorted(values) or [0]
 
     def branch_function(self, k: int, b: Branch, c: CTerms) -> list[str]:
@@ -703,7 +705,8 @@ class Generator:
                 roots += [when, *[t.e for t in seg.leaves()]]
         names = c.constants(roots)
         slots = range(max(1, self.rel.bounds.channel)) if _zname(self.rel.cur.idx) in names else range(1)
-        values = self.iss_values() if _zname(self.rel.cur.iss) in names else [0]
+        side = b.actor if b.actor < 2 else None
+        values = self.iss_values(side) if _zname(self.rel.cur.iss) in names else [0]
         return [(j, v) for j in slots for v in values]
 
     def generate(self) -> PromelaModel:
