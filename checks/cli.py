@@ -373,7 +373,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.prove_seconds is not None and not 0 < args.prove_seconds <= 86400:
         raise UsageError(f"--prove-seconds must be positive (at most 86400), not {args.prove_seconds}")
     if args.engine in ("bmc", "smt", "spin") and (args.max_states is not None or args.max_seconds is not None):
-        raise UsageError("--max-states and --max-seconds limit the explicit engine; bmc is bounded by --depth")
+        raise UsageError(
+            "--max-states and --max-seconds limit the explicit engine (bmc is bounded by --depth; spin searches "
+            "every state)"
+        )
     if args.engine == "spin" and (args.depth is not None or args.symbolic_iss):
         raise UsageError("--depth and --symbolic-iss are for --engine bmc or smt: spin searches every state")
     if args.engine == "all" and args.symbolic_iss:

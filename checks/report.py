@@ -116,6 +116,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "transitions": run.stats.get("transitions"),
         "depth": run.stats.get("depth"),
         "seconds": round(run.seconds, 3),
+        **{k: v for k, v in run.stats.items() if k not in ("states", "transitions", "depth")},  # the engine's own
         "results": results,
     }
 
