@@ -68,8 +68,6 @@ CHECKED: tuple[Property, ...] = (
     RFC_CONFORMANCE,
     DETERMINISM,
 )
-#: The assertion that the bounded slots hold every reachable state (else: bounds too small, UNKNOWN).
-BOUNDS_CHECK = "slots-suffice"
 #: The longest C expression written inline; a longer one is a temporary (statements stay short).
 INLINE_LIMIT = 2_000
 #: The most nodes of a term written inline in a guard's first test (see CTerms.necessary).
@@ -102,10 +100,6 @@ class PromelaModel:
     text: str
     options: dict[int, Option]  # by line
     leaves: tuple[str, ...]  # the Promela variables, in the order of SymWorld.leaves()
-
-    def option_at(self, line: int) -> Option:
-        """The command on ``line`` of the model; KeyError if there is none."""
-        return self.options[line]
 
 
 # --- Names ------------------------------------------------------------------------------------------
