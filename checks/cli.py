@@ -60,12 +60,12 @@ from checks.sequence import (
     chart_svg,
     chart_text,
 )
-from checks.spin import SPIN_SLOTS, SpinUnavailable, run_spin
+from checks.spin import BITSTATE_BITS, SPIN_SLOTS, STORES, Search, SpinUnavailable, run_spin
 from checks.symbolic import Relation
 from checks.symstate import Bounds
 from spec.config import Config, ConfigError, load_config
 from spec.machine import Machine
-from spec.presets import preset, presets
+from spec.presets import large_presets, preset, presets
 from spec.rulebook import all_rules
 from spec.variants import Variant, variant_named
 
@@ -131,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="bmc, smt, spin: segments per channel in the symbolic state when the configuration sets no capacity "
         f"(default: 4; spin: {SPIN_SLOTS}, doubled while they overflow)",
+    )
+    chk.add_argument(
+        "--store",
+        choices=list(STORES),
+        help="spin: how pan stores the states it has seen: exact (default), collapse (-DCOLLAPSE), or bitstate "
+        f"(-DBITSTATE, 2**{BITSTATE_BITS} bits: a partial search, whose safe verdicts are PARTIAL)",
+    )
+    chk.add_argument(
+        "--pan-opt",
+        choices=["0", "1", "2"],
+        help="spin: gcc's optimization level for pan: 0 (default) compiles fastest; 1 runs about 3x faster, "
+        "which pays from a million states",
     )
     chk.add_argument(
         "--prove-seconds",
@@ -306,7 +318,7 @@ def _progress_printer(enabled: bool):  # type: ignore[no-untyped-def]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    configs = presets()
+    configs = (*presets(), *large_presets())
     width = max(len(c.name) for c in configs)
     for c in configs:
         print(f"{c.name:<{width}}  {c.description}")
@@ -377,6 +389,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "--max-states and --max-seconds limit the explicit engine (bmc is bounded by --depth; spin searches "
             "every state)"
         )
+    if args.engine not in ("spin", "all") and (args.store is not None or args.pan_opt is not None):
+        raise UsageError("--store and --pan-opt are for --engine spin or all")
     if args.engine == "spin" and (args.depth is not None or args.symbolic_iss):
         raise UsageError("--depth and --symbolic-iss are for --engine bmc or smt: spin searches every state")
     if args.engine == "all" and args.symbolic_iss:
@@ -397,6 +411,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         variant = _variant(args.variant)
         configs = [variant.config(c) for c in configs]
         rules = variant.rules(all_rules())
+    search = Search(args.store or "exact", f"-O{args.pan_opt or 0}")
     runs: list[Run] = []
     disagree: list[str] = []
     for config in configs:
@@ -423,7 +438,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         if args.engine in ("spin", "all"):
             try:
-                mine.append(run_spin(config, wanted or list(PROPERTIES), rules, args.slots))
+                mine.append(run_spin(config, wanted or list(PROPERTIES), rules, args.slots, search))
             except SpinUnavailable as err:
                 raise UsageError(str(err)) from None
         for other in mine[1:] if args.engine == "all" else ():

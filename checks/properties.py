@@ -33,6 +33,9 @@ EXHAUSTED = "EXHAUSTED"
 VIOLATED = "VIOLATED"
 HOLDS_TO_DEPTH = "HOLDS TO DEPTH"
 UNKNOWN = "UNKNOWN"
+#: Every state searched was safe, but the search may have missed some: SPIN's bitstate hashing
+#: stores one bit pattern per state, so two states can share one (the hash factor estimates how often).
+PARTIAL = "PARTIAL"
 REACHED = "REACHED"
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from checks.bmc import EngineDisagreement, _counterexample
 from checks.promela import CHECKED, Option, PromelaModel, generate
-from checks.properties import EXHAUSTED, UNKNOWN, Property, Result
+from checks.properties import EXHAUSTED, PARTIAL, UNKNOWN, Property, Result
 from checks.report import Run
 from checks.symbolic import Relation
 from checks.symstate import Bounds
@@ -37,6 +37,11 @@ from spec.states import CLOSED
 CFLAGS = ("-fwrapv", "-w")
 #: pan's compile-time options for an exhaustive, breadth-first search (shortest trails), no reduction.
 EXHAUSTIVE = ("-DNOREDUCE", "-DBFS")
+#: How pan may store the states it has seen: each state whole, each state's components once
+#: (-DCOLLAPSE), or a few bits per state in a hash array (-DBITSTATE: a partial search).
+STORES = {"exact": (), "collapse": ("-DCOLLAPSE",), "bitstate": ("-DBITSTATE",)}
+#: log2 of the bits in the bitstate hash array (-w): 2**32 bits = 512 MB.
+BITSTATE_BITS = 32
 MAX_SLOTS = 32
 #: Segments per channel of the model when the configuration sets no capacity (doubled while they overflow).
 SPIN_SLOTS = 8
@@ -44,6 +49,31 @@ SPIN_SLOTS = 8
 
 class SpinUnavailable(RuntimeError):
     """spin or gcc is not installed (the Makefile installs Debian's spin package)."""
+
+
+@dataclass(frozen=True)
+class Search:
+    """How pan searches: its state store, and how hard gcc optimizes it.
+
+    -O0 compiles the large models in a quarter of -O2's time, but pan runs about 3x slower: for
+    models of millions of states, ``optimize="-O1"`` pays.
+    """
+
+    store: str = "exact"
+    optimize: str = "-O0"
+    hash_bits: int = BITSTATE_BITS
+
+    @property
+    def defines(self) -> tuple[str, ...]:
+        return (*EXHAUSTIVE, *STORES[self.store])
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return ("-E", f"-w{self.hash_bits}") if self.store == "bitstate" else ("-E",)
+
+    def describe(self) -> str:
+        store = {"exact": "", "collapse": ", states collapsed", "bitstate": f", bitstate -w{self.hash_bits}"}
+        return f"breadth first, no reduction{store[self.store]}, gcc {self.optimize}"
 
 
 @dataclass
@@ -58,6 +88,7 @@ class PanReport:
     seconds: float
     error: str | None  # the assertion pan reports violated
     text: str
+    hash_factor: float | None = None  # bitstate: bits in the hash array per state stored (best if > 100)
 
     @property
     def complete(self) -> bool:
@@ -72,15 +103,17 @@ class PanReport:
             return float(m.group(1)) if m else default
 
         m = re.search(r"assertion violated \((.*)\) \(at depth", text)
+        factor = re.search(r"hash factor: ([\d.e+]+)", text)
         return PanReport(
-            states=int(number(r"(\d+) states, stored")),
-            transitions=int(number(r"(\d+) transitions \(= stored\+matched\)")),
+            states=int(number(r"([\d.e+]+) states, stored")),
+            transitions=int(number(r"([\d.e+]+) transitions \(= stored\+matched\)")),  # 1.12e+08 from 10**8 on
             depth=int(number(r"depth reached (\d+)")),
             memory_mb=number(r"([\d.]+)\s+total actual memory usage"),
             state_mb=number(r"([\d.]+)\s+actual memory usage for states"),
             seconds=seconds,
             error=m.group(1).strip() if m else None,
             text=text,
+            hash_factor=float(factor.group(1)) if factor else None,
         )
 
 
@@ -197,8 +230,12 @@ def run_spin(
     wanted: Sequence[Property],
     rules: tuple[Rule, ...] | None = None,
     slots: int | None = None,
+    search: Search = Search(),
 ) -> Run:
-    """SPIN's exhaustive check of the safety properties among ``wanted``, as a :class:`Run`."""
+    """SPIN's check of the safety properties among ``wanted``, as a :class:`Run`.
+
+    Exhaustive, except with ``search.store == "bitstate"``: then what holds is PARTIAL.
+    """
     props = [p for p in wanted if p in CHECKED]
     start = time.perf_counter()
     bounds = Bounds.for_config(config, slots or SPIN_SLOTS)
@@ -207,8 +244,8 @@ def run_spin(
         relation = Relation(config, bounds, rules=rules, per_state=True)
         model = generate(config, rules, relation=relation)
         with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
-            pan = Pan(model, Path(tmp))
-            outcome = _check(model, machine, pan, props)
+            pan = Pan(model, Path(tmp), search.defines, search.optimize)
+            outcome = _check(model, machine, pan, props, search)
         if outcome is not None or config.capacity is not None or bounds.channel >= MAX_SLOTS:
             break
         bounds = Bounds.for_config(config, bounds.channel * 2)  # the slots overflowed: more slots
@@ -219,10 +256,11 @@ def run_spin(
     results, reports = outcome
     first = reports[-1]  # the run that searched every state
     rate = first.states / first.seconds if first.seconds > 0 else 0.0
-    search = (
-        f"spin (pan, breadth first, no reduction): {first.states:,} states stored, {first.transitions:,} "
+    factor = f", hash factor {first.hash_factor:,.1f}" if first.hash_factor is not None else ""
+    line = (
+        f"spin (pan, {search.describe()}): {first.states:,} states stored, {first.transitions:,} "
         f"transitions, depth {first.depth}, {first.seconds:.2f} s ({rate:,.0f} states/s), "
-        f"{first.memory_mb:,.0f} MB; compiled in {pan.compile_seconds:.1f} s; slots: {bounds.describe()}"
+        f"{first.memory_mb:,.0f} MB{factor}; compiled in {pan.compile_seconds:.1f} s; slots: {bounds.describe()}"
     )
     stats = {
         "states": first.states,
@@ -233,8 +271,11 @@ def run_spin(
         "memory_mb": first.memory_mb,
         "pan_seconds": sum(r.seconds for r in reports),
         "compile_seconds": pan.compile_seconds,
+        "store": search.store,
+        "hash_factor": first.hash_factor,
     }
-    return Run(config, machine, results, "spin", seconds, first.complete, search, stats)
+    exhaustive = first.complete and search.store != "bitstate"
+    return Run(config, machine, results, "spin", seconds, exhaustive, line, stats)
 
 
 def explore_spin(
@@ -266,7 +307,7 @@ def explore_spin(
 
 
 def _check(
-    model: PromelaModel, machine: Machine, pan: Pan, props: list[Property]
+    model: PromelaModel, machine: Machine, pan: Pan, props: list[Property], search: Search
 ) -> tuple[list[Result], list[PanReport]] | None:
     """Run pan until no wanted property is left violated; None if the slots overflowed."""
     bits = {p: 1 << CHECKED.index(p) for p in props}
@@ -275,7 +316,7 @@ def _check(
     reports: list[PanReport] = []
     while True:
         mask = sum(left.values())
-        report = pan.run(mask)
+        report = pan.run(mask, search.args)
         reports.append(report)
         if report.error is None:
             break
@@ -285,12 +326,16 @@ def _check(
         verdicts[violated] = counterexample(model, machine, violated, pan.trail(mask))
         del left[violated]
         if not left:
-            reports.append(pan.run(0))  # every property violated: one more run counts the states
+            reports.append(pan.run(0, search.args))  # every property violated: one more run counts the states
             break
     exhaustive = reports[-1]
     states = exhaustive.states
     for p in props:
-        if p not in verdicts and exhaustive.complete:
+        if p not in verdicts and exhaustive.complete and exhaustive.hash_factor is not None:
+            verdicts[p] = Result(
+                p, PARTIAL, f"({states:,} states; bitstate hash factor {exhaustive.hash_factor:,.1f}, best if > 100)"
+            )
+        elif p not in verdicts and exhaustive.complete:
             verdicts[p] = Result(p, EXHAUSTED, f"({states:,} states)")
         elif p not in verdicts:
             verdicts[p] = Result(p, UNKNOWN, f"-- pan stopped before the end ({states:,} states)")

@@ -13,7 +13,7 @@ import pytest
 from checks.cli import main
 from checks.properties import PROPERTIES
 from checks.scenarios import scenarios
-from spec.presets import presets
+from spec.presets import large_presets, presets
 
 BROKEN = """
 name = "lossy-without-retransmission"
@@ -39,8 +39,9 @@ def test_list_prints_presets_then_properties_then_scenarios(capsys: pytest.Captu
     code, out, _ = run("list", capsys=capsys)
     assert code == 0
     blocks = [block.splitlines() for block in out.split("\n\n")]
-    assert [len(b) for b in blocks] == [len(presets()), len(PROPERTIES), len(scenarios())]
-    assert [line.split()[0] for line in blocks[0]] == [c.name for c in presets()]
+    configs = (*presets(), *large_presets())
+    assert [len(b) for b in blocks] == [len(configs), len(PROPERTIES), len(scenarios())]
+    assert [line.split()[0] for line in blocks[0]] == [c.name for c in configs]
     assert [line.split()[0] for line in blocks[1]] == [p.name for p in PROPERTIES]
     assert [line.split()[0] for line in blocks[2]] == [s.name for s in scenarios()]
 

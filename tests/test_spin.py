@@ -19,13 +19,13 @@ import z3
 
 from checks.cli import main
 from checks.promela import CHECKED, CTerms, generate
-from checks.properties import VIOLATED, check, property_named
-from checks.spin import run_spin
+from checks.properties import PARTIAL, VIOLATED, check, property_named
+from checks.spin import PanReport, Search, run_spin
 from checks.symbolic import Relation
 from checks.terms import Term
 from checks.trace import build_trace, format_trace
 from spec.machine import Machine
-from spec.presets import preset, presets
+from spec.presets import large_presets, preset, presets
 from spec.rulebook import all_rules
 from spec.seqnum import seq_add, seq_le, seq_lt, seq_sub
 from spec.states import FIN_WAIT_2
@@ -177,3 +177,53 @@ def test_the_export_refuses_what_it_cannot_encode(tmp_path: Path, capsys: pytest
     assert main(["export", "promela", "-c", "no-such-preset"]) == 2
     assert main(["export", "promela", "-c", "handshake", "--slots", "0"]) == 2
     assert not list(tmp_path.glob("*.pml"))
+
+
+# --- pan's state stores ---------------------------------------------------------------------------
+
+
+def test_collapse_stores_the_same_states_with_the_same_verdicts() -> None:
+    run = run_spin(preset("lifecycle"), list(CHECKED), search=Search("collapse"))
+    assert run.complete and run.stats["store"] == "collapse"
+    assert run.stats["states"] == MANIFEST["lifecycle"]["states"]
+    assert {r.verdict for r in run.results} == {"EXHAUSTED"}
+
+
+def test_a_bitstate_search_is_partial_never_exhausted(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_spin(preset("lifecycle"), list(CHECKED), search=Search("bitstate", hash_bits=20))
+    assert not run.complete and run.incomplete
+    factor = run.stats["hash_factor"]
+    assert isinstance(factor, float) and factor == pytest.approx(2**20 / run.stats["states"], rel=0.01)
+    assert {r.verdict for r in run.results} == {PARTIAL}
+    assert all(f"hash factor {factor:,.1f}" in r.detail for r in run.results)
+    assert main(["check", "-c", "handshake", "--engine", "spin", "--store", "bitstate"]) == 3  # exit: incomplete
+    assert "PARTIAL (28 states; bitstate hash factor" in capsys.readouterr().out
+
+
+def test_a_bitstate_search_still_finds_a_real_violation() -> None:
+    """What bitstate hashing finds is a path of the explicit engine: VIOLATED, not PARTIAL."""
+    variant = variant_named("no-time-wait")
+    config, rules = variant.config(preset("lifecycle")), variant.rules(all_rules())
+    run = run_spin(config, [property_named("rfc-conformance")], rules, search=Search("bitstate", "-O0", 22))
+    found = run.results[0]
+    assert found.verdict == VIOLATED and found.counterexample is not None
+    assert "FIN-WAIT-2 -> CLOSED" in found.counterexample.message
+
+
+def test_store_and_pan_opt_are_for_spin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "-c", "handshake", "--store", "bitstate"]) == 2
+    assert main(["check", "-c", "handshake", "--engine", "bmc", "--pan-opt", "1"]) == 2
+    assert main(["check", "-c", "handshake", "--engine", "spin", "--store", "ma"]) == 2
+    assert "--engine spin" in capsys.readouterr().err
+
+
+def test_the_large_presets_are_named_but_not_checked_by_default() -> None:
+    names = [c.name for c in large_presets()]
+    assert names and not set(names) & {c.name for c in presets()}
+    assert all(preset(n).name == n for n in names)
+
+
+def test_pan_s_counts_are_read_in_scientific_notation_too() -> None:
+    text = " 17082759 states, stored\n95004314 states, matched\n1.1208707e+08 transitions (= stored+matched)\n"
+    report = PanReport.parse(text + "hash factor: 62.8576 (best if > 100.)\n", 1.0)
+    assert (report.states, report.transitions, report.hash_factor) == (17_082_759, 112_087_070, 62.8576)
