@@ -78,7 +78,6 @@ def large_table(rows: list[dict[str, float | int | str]]) -> str:
     for row in rows:
         store = str(row["store"])
         row["search"] = f"{store} -w{row['bits']}" + (f", {row['cores']} cores" if int(row["cores"]) > 1 else "")
-        row["verdict"] = "PARTIAL" if store == "bitstate" else f"EXHAUSTED ({int(row['spin_states']):,} states)"
     columns = [
         ("preset", "preset", "s"),
         ("search", "search", "s"),
@@ -89,7 +88,6 @@ def large_table(rows: list[dict[str, float | int | str]]) -> str:
         ("B/state", "spin_bytes_per_state", ","),
         ("hash factor", "hash_factor", ""),
         ("compile s", "spin_compile", ""),
-        ("a safe run says", "verdict", "s"),
     ]
     return markdown(columns, rows)
 
