@@ -135,7 +135,7 @@ def bmc(
                     n = d + 1 if where[p] == "transition" else d
                     model = solver.model()
                     worlds = [g.world.to_world(model_value(model), config.reorder) for g in [*frames, nxt][: n + 1]]
-                    results[p] = _counterexample(rel.machine, p, worlds, where[p] == "transition", rel.symbolic_iss)
+                    results[p] = counterexample_of(rel.machine, p, worlds, where[p] == "transition", rel.symbolic_iss)
         reached = d
         if len(results) == len(props) or d == depth:
             break
@@ -214,7 +214,9 @@ def chosen_iss(config: Config, worlds: Sequence[World]) -> Config:
     return dataclasses.replace(config, a=sides[0], b=sides[1])
 
 
-def _counterexample(machine: Machine, prop: Property, worlds: list[World], transition: bool, symbolic: bool) -> Result:
+def counterexample_of(
+    machine: Machine, prop: Property, worlds: list[World], transition: bool, symbolic: bool
+) -> Result:
     """A replayed counterexample, with the explicit engine's own message for the violation.
 
     With symbolic ISS the replay runs under the ISS values Z3 chose, recorded with the trace.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checks import diagrams, promela
-from checks.bmc import supported
+from checks.bmc import EngineDisagreement, supported
 from checks.capture import CaptureError, read_capture
 from checks.catalogue import (
     LANGUAGES,
@@ -771,6 +771,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, CaptureError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except EngineDisagreement as err:  # a symbolic engine's trace that the explicit engine cannot follow
+        print(f"ENGINES DISAGREE: {err}", file=sys.stderr)
+        return EXIT_VIOLATED
     except BrokenPipeError:
         return EXIT_OK
 

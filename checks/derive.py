@@ -196,7 +196,8 @@ def replay_at(bound: Attempt, below: Attempt) -> Replay:
         return ep.inc == target.inc and ep.peer_inc == target.peer_inc and ep.state is target.state
 
     graph = ex.digraph()
-    start = ex.index[world]
+    start = ex.index_of(world)
+    assert start is not None, "the replayed world is one the exploration reached"
     distance = nx.single_source_shortest_path_length(graph, start)
     goals = sorted((d, sid) for sid, d in distance.items() if again(ex.states[sid]))
     if not goals:

@@ -1,8 +1,9 @@
 """Exhaustive breadth-first exploration of a configuration's state graph.
 
-The explorer keeps its own compact store -- a list of states, their BFS parent
-and depth, and successor lists of (state id, label id) -- and builds a networkx
-graph only when an algorithm needs one (:meth:`Exploration.digraph`).  Because
+The explorer keeps its own compact store -- the visited set of packed worlds
+(:mod:`checks.store`), arrays of each state's BFS parent and depth, and flat
+arrays of edges (target, label id) -- and builds a networkx graph only when an
+algorithm needs one (:meth:`Exploration.digraph`).  Because
 exploration is breadth-first, the parent links give shortest paths: every
 counterexample to a safety property is as short as any can be.
 
@@ -15,12 +16,14 @@ on the whole graph.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import networkx as nx
 
+from checks.store import WorldStore
 from spec.config import Config
 from spec.machine import AmbiguousRules, IncompleteRules, Label, Machine, Transition, World
 
@@ -45,16 +48,19 @@ class SpecError:
 
 @dataclass
 class Exploration:
-    """The explored part of a state graph."""
+    """The explored part of a state graph.
+
+    States are numbered in BFS order.  Per state the arrays hold its BFS parent, the label of the
+    edge from it, and its depth; its successors are one slice of two flat arrays of edges (the
+    target's number and the label's), in the order the machine yields them.
+    """
 
     config: Config
     machine: Machine
-    states: list[World] = field(default_factory=list)
-    index: dict[World, int] = field(default_factory=dict)
-    parent: list[int] = field(default_factory=list)
-    via: list[int] = field(default_factory=list)  # label id of the edge from the parent
-    depth: list[int] = field(default_factory=list)
-    succ: list[tuple[tuple[int, int], ...] | None] = field(default_factory=list)  # None = not expanded
+    states: WorldStore = field(default_factory=WorldStore)
+    parent: array[int] = field(default_factory=lambda: array("q"))
+    via: array[int] = field(default_factory=lambda: array("l"))  # label id of the edge from the parent
+    depth: array[int] = field(default_factory=lambda: array("l"))
     labels: list[Label] = field(default_factory=list)
     label_ids: dict[Label, int] = field(default_factory=dict)
     transitions: int = 0
@@ -63,10 +69,15 @@ class Exploration:
     seconds: float = 0.0
     errors: list[SpecError] = field(default_factory=list)
     explored_depth: int = 0  # every state at depth < explored_depth has been expanded
+    # State i's edges are edge_dst[edge_start[i]:edge_start[i + 1]], for the expanded states i.
+    edge_start: array[int] = field(default_factory=lambda: array("q", [0]))
+    edge_dst: array[int] = field(default_factory=lambda: array("q"))
+    edge_label: array[int] = field(default_factory=lambda: array("l"))
+    unexpanded: set[int] = field(default_factory=set)  # states the rules could not expand (spec errors)
 
     @property
     def max_depth(self) -> int:
-        return max(self.depth) if self.depth else 0
+        return self.depth[-1] if self.depth else 0  # BFS: the last state added is the deepest
 
     def label_id(self, label: Label) -> int:
         lid = self.label_ids.get(label)
@@ -75,6 +86,10 @@ class Exploration:
             self.labels.append(label)
             self.label_ids[label] = lid
         return lid
+
+    def index_of(self, world: World) -> int | None:
+        """The number of ``world``, or None if it was not reached."""
+        return self.states.index_of(world)
 
     def path_to(self, sid: int) -> list[tuple[int, Label]]:
         """The shortest path from the initial state to ``sid``: (state id reached, label) pairs."""
@@ -85,24 +100,37 @@ class Exploration:
         steps.reverse()
         return steps
 
+    def expanded(self, sid: int) -> bool:
+        """The successors of ``sid`` were computed (the search reached it, and the rules could)."""
+        return sid < len(self.edge_start) - 1 and sid not in self.unexpanded
+
     def successors_of(self, sid: int) -> tuple[tuple[int, int], ...]:
-        s = self.succ[sid]
-        return s if s is not None else ()
+        """The edges out of ``sid`` as (target, label id) pairs; () if it was not expanded."""
+        if not self.expanded(sid):
+            return ()
+        start, end = self.edge_start[sid], self.edge_start[sid + 1]
+        return tuple(zip(self.edge_dst[start:end], self.edge_label[start:end], strict=True))
+
+    def edges(self) -> Iterator[tuple[int, int, int]]:
+        """Every edge found, as (source, target, label id), by source and then in the machine's order."""
+        dst, lab, start = self.edge_dst, self.edge_label, self.edge_start
+        for src in range(len(start) - 1):
+            for e in range(start[src], start[src + 1]):
+                yield src, dst[e], lab[e]
 
     def terminal(self, sid: int) -> bool:
         """Expanded, without successors, and not cut short by a spec error."""
-        return self.succ[sid] == ()
+        return self.expanded(sid) and self.edge_start[sid] == self.edge_start[sid + 1]
 
     def digraph(self) -> nx.DiGraph:
         """The explored graph as a networkx DiGraph over state ids (edge attribute ``labels``)."""
         g = nx.DiGraph()
         g.add_nodes_from(range(len(self.states)))
-        for src, succ in enumerate(self.succ):
-            for dst, lid in succ or ():
-                if g.has_edge(src, dst):
-                    g[src][dst]["labels"].append(lid)
-                else:
-                    g.add_edge(src, dst, labels=[lid])
+        for src, dst, lid in self.edges():
+            if g.has_edge(src, dst):
+                g[src][dst]["labels"].append(lid)
+            else:
+                g.add_edge(src, dst, labels=[lid])
         return g
 
 
@@ -120,16 +148,19 @@ def explore(
     """Breadth-first search of every state reachable in ``config`` (by ``machine``, if given)."""
     machine = machine or Machine(config)
     ex = Exploration(config, machine)
+    store = ex.states
     start = time.perf_counter()
     init = machine.initial()
-    _add(ex, init, -1, -1, 0, observers)
+    _add(ex, init, store.key(init), -1, -1, 0, observers)
     frontier = 0
     last_report = start
-    while frontier < len(ex.states):
+    label_id, key_of, find = ex.label_id, store.key, store.find  # the inner loop's calls, looked up once
+    add_dst, add_label = ex.edge_dst.append, ex.edge_label.append
+    while frontier < len(store):
         sid = frontier
-        world = ex.states[sid]
+        world = store[sid]
         ex.explored_depth = ex.depth[sid]
-        if max_states is not None and len(ex.states) >= max_states and frontier < len(ex.states):
+        if max_states is not None and len(store) >= max_states:
             ex.stop_reason = f"stopped at the limit of {max_states:,} states"
             break
         now = time.perf_counter()
@@ -145,19 +176,23 @@ def explore(
         except (AmbiguousRules, IncompleteRules) as err:
             kind = "ambiguous" if isinstance(err, AmbiguousRules) else "incomplete"
             ex.errors.append(SpecError(sid, err.label, str(err), kind))
-            ex.succ[sid] = None
+            ex.unexpanded.add(sid)
+            ex.edge_start.append(len(ex.edge_dst))
             frontier += 1
             continue
-        out = []
+        depth = ex.depth[sid] + 1
         for t in transitions:
-            dst = ex.index.get(t.target)
+            lid = label_id(t.label)
+            key = key_of(t.target)
+            dst = find(key)
             if dst is None:
-                dst = _add(ex, t.target, sid, ex.label_id(t.label), ex.depth[sid] + 1, observers)
-            out.append((dst, ex.label_id(t.label)))
+                dst = _add(ex, t.target, key, sid, lid, depth, observers)
+            add_dst(dst)
+            add_label(lid)
             for ob in observers:
                 ob.on_transition(sid, world, t, dst)
-        ex.succ[sid] = tuple(out)
-        ex.transitions += len(out)
+        ex.edge_start.append(len(ex.edge_dst))
+        ex.transitions += len(transitions)
         frontier += 1
     else:
         ex.complete = not ex.errors
@@ -170,14 +205,13 @@ def explore(
     return ex
 
 
-def _add(ex: Exploration, world: World, parent: int, via: int, depth: int, observers: Sequence[Observer]) -> int:
-    sid = len(ex.states)
-    ex.states.append(world)
-    ex.index[world] = sid
+def _add(
+    ex: Exploration, world: World, key: int, parent: int, via: int, depth: int, observers: Sequence[Observer]
+) -> int:
+    sid = ex.states.add(key)
     ex.parent.append(parent)
     ex.via.append(via)
     ex.depth.append(depth)
-    ex.succ.append(None)
     for ob in observers:
         ob.on_state(sid, world)
     return sid

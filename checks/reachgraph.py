@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -239,7 +239,7 @@ def reachable_dot(
     return str(dot.source)
 
 
-def _state_labels(states: list[World]) -> list[str]:
+def _state_labels(states: Sequence[World]) -> list[str]:
     """Node labels (without the id): both RFC states, what is in flight, and what tells apart look-alikes."""
     base = []
     for world in states:
@@ -328,11 +328,8 @@ def quotient_graph(ex: Exploration) -> nx.DiGraph:
         if not (world.ab or world.ba) and proper_final(world, config):
             final[c] += 1
     counts: dict[int, int] = defaultdict(int)
-    for src, succ in enumerate(ex.succ):
-        if succ:
-            c = cell_of[src] * width * width
-            for dst, _ in succ:
-                counts[c + cell_of[dst]] += 1
+    for src, dst, _ in ex.edges():
+        counts[cell_of[src] * width * width + cell_of[dst]] += 1
     g = nx.DiGraph()
     initial = cell_of[0] if ex.states else -1
     for c in range(width * width):
@@ -427,15 +424,13 @@ def export_graph(ex: Exploration) -> nx.MultiDiGraph:
             world=world_text(world),
         )
     texts: dict[int, str] = {}  # label id -> event text, for events whose text does not depend on the state
-    for src, succ in enumerate(ex.succ):
-        world = ex.states[src]
-        for dst, lid in succ or ():
-            label = ex.labels[lid]
-            if label.kind == "call":
-                text = _event(ex, world, label)
-            else:
-                text = texts.get(lid) or texts.setdefault(lid, _event(ex, world, label))
-            g.add_edge(src, dst, key=lid, label=text)
+    for src, dst, lid in ex.edges():
+        label = ex.labels[lid]
+        if label.kind == "call":
+            text = _event(ex, ex.states[src], label)
+        else:
+            text = texts.get(lid) or texts.setdefault(lid, _event(ex, ex.states[src], label))
+        g.add_edge(src, dst, key=lid, label=text)
     return g
 
 

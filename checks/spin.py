@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.bmc import EngineDisagreement, _counterexample
+from checks.bmc import EngineDisagreement, counterexample_of
 from checks.promela import CHECKED, Option, PromelaModel, generate
 from checks.properties import EXHAUSTED, PARTIAL, UNKNOWN, Property, Result
 from checks.report import Run
@@ -31,7 +31,6 @@ from checks.symstate import Bounds
 from spec.config import Config
 from spec.machine import NET, AmbiguousRules, IncompleteRules, Label, Machine, World
 from spec.rules import Rule
-from spec.states import CLOSED
 
 #: gcc's flags for pan (the optimization level is chosen apart: -O0 compiles the large models 4x faster).
 CFLAGS = ("-fwrapv", "-w")
@@ -166,24 +165,23 @@ def _run(cmd: list[str], where: Path, what: str) -> None:
         raise RuntimeError(f"{what} failed on the generated model:\n{(out.stdout + out.stderr)[-2000:]}")
 
 
-def label_of(model: PromelaModel, world: World, option: Option) -> Label:
+def label_of(model: PromelaModel, machine: Machine, world: World, option: Option) -> Label:
     """The explicit engine's label for taking ``option`` in ``world``."""
     b = model.relation.branches[option.branch]
     if b.kind in ("segment", "lose", "duplicate"):
         seg = world.channel(b.channel)[option.idx]
         actor = NET if b.kind != "segment" else b.actor
-        choice = _choice(model.config, world, b.actor, option.iss) if b.kind == "segment" else 0
+        choice = _choice(machine, world, b.actor, option.iss) if b.kind == "segment" else 0
         return Label(actor, b.kind, b.channel, seg, choice)
     if b.kind == "tick":
         return Label(NET, "tick")
-    choice = _choice(model.config, world, b.actor, option.iss) if b.actor < 2 else 0
+    choice = _choice(machine, world, b.actor, option.iss) if b.actor < 2 else 0
     return Label(b.actor, b.kind, -1, None, choice)
 
 
-def _choice(config: Config, world: World, side: int, iss: int) -> int:
-    ep = world.endpoint(side)
-    incarnation = ep.inc + 1 if ep.state is CLOSED else ep.inc
-    choices = config.endpoint(side).iss_choices(max(incarnation, 1))
+def _choice(machine: Machine, world: World, side: int, iss: int) -> int:
+    """The index of ``iss`` among the ISS values the rules may select now (0 when none is selected)."""
+    choices = machine.iss_choices(side, world.endpoint(side))
     return choices.index(iss) if iss in choices else 0
 
 
@@ -191,7 +189,7 @@ def replay(model: PromelaModel, machine: Machine, options: Sequence[Option]) -> 
     """The worlds along a trail, by the explicit engine's own transitions."""
     worlds = [machine.initial()]
     for i, option in enumerate(options):
-        label = label_of(model, worlds[-1], option)
+        label = label_of(model, machine, worlds[-1], option)
         try:
             worlds.append(machine.step(worlds[-1], label).target)
         except KeyError as err:
@@ -210,7 +208,7 @@ def counterexample(model: PromelaModel, machine: Machine, prop: Property, option
     transition = prop.kind == "action"
     if options or not transition:
         try:
-            return _counterexample(machine, prop, worlds, transition, False)
+            return counterexample_of(machine, prop, worlds, transition, False)
         except EngineDisagreement:
             pass
     try:
@@ -219,7 +217,7 @@ def counterexample(model: PromelaModel, machine: Machine, prop: Property, option
         successors = []
     for t in successors:
         try:
-            return _counterexample(machine, prop, [*worlds, t.target], transition, False)
+            return counterexample_of(machine, prop, [*worlds, t.target], transition, False)
         except EngineDisagreement:
             continue
     raise EngineDisagreement(f"{prop.name}: the explicit engine finds no violation at the end of SPIN's trail")

@@ -16,7 +16,6 @@ the rules' determinism, with the trace that led there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from spec.config import Call, Config, EndpointConfig
@@ -327,6 +326,9 @@ class Machine:
                     index.setdefault((r.event, None, state, r.step), []).append(r)
         self._index = {key: tuple(rules) for key, rules in index.items()}
         self._memo: dict[tuple[Any, ...], _Outcome | None] = {}
+        self._call_label = (Label(A, "call"), Label(B, "call"))
+        self._output_label = (Label(A, "output"), Label(B, "output"))
+        self._timeout_label = (Label(A, "timeout"), Label(B, "timeout"))
 
     # --- the initial state ---------------------------------------------------------------------
 
@@ -347,7 +349,7 @@ class Machine:
             call = Call.SEND
         return self._index.get((event, call, state, step), ())
 
-    def _iss_choices(self, side: int, ep: Endpoint) -> tuple[int, ...]:
+    def iss_choices(self, side: int, ep: Endpoint) -> tuple[int, ...]:
         """The ISS values a rule may select now: those of the incarnation being opened."""
         incarnation = ep.inc + 1 if ep.state is CLOSED else ep.inc
         return self.config.endpoint(side).iss_choices(max(incarnation, 1))
@@ -359,12 +361,17 @@ class Machine:
 
         So it is memoized: the same endpoint state meets the same segment in many
         global states.  Errors (ambiguous or incomplete rules) are never cached.
+        The label's kind stands for the event, and the endpoint's program counter
+        for the call (its script's next), so the key holds no Enum: they hash slowly.
+        After a call, the endpoint's program counter has moved on.
         """
-        key = (label.actor, event, ep, seg, call, label.choice)
+        key = (label.actor, label.kind, ep, seg, label.choice)
         cached = self._memo.get(key, _MISSING)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
         result = self._run_rules(world, label, event, ep, seg, call)
+        if result is not None and event is Event.CALL:  # the user goes on to its next call
+            result = result._replace(endpoint=result.endpoint._replace(pc=result.endpoint.pc + 1))
         if len(self._memo) >= MEMO_LIMIT:
             self._memo.clear()
         self._memo[key] = result
@@ -375,7 +382,7 @@ class Machine:
     ) -> _Outcome | None:
         side = label.actor
         config = self.config
-        choices = self._iss_choices(side, ep)
+        choices = self.iss_choices(side, ep)
         snapshot: tuple[Endpoint, tuple[Segment, ...], bool, bool] = (ep, (), False, False)
         applied: list[Rule] = []
         changes: list[Change] = []
@@ -434,32 +441,33 @@ class Machine:
         return _Outcome(ep_final, out, tuple(applied), iss_used, tuple(changes))
 
     def _endpoint_event(
-        self, world: World, label: Label, event: Event, seg: Segment | None, call: Call | None
-    ) -> Iterator[Transition]:
+        self, out: list[Transition], world: World, label: Label, event: Event, seg: Segment | None, call: Call | None
+    ) -> None:
+        """Append to ``out`` the transitions of one event at one endpoint: one per ISS it may select."""
         side = label.actor
         ep = world.endpoint(side)
-        if event is Event.SEGMENT:
-            chan = list(world.channel(label.channel))
-            chan.remove(seg)  # type: ignore[arg-type]
-            world = _with_channel(world, label.channel, tuple(chan))
         result = self._run(world, label, event, ep, seg, call)
         if result is None:
             return
+        if event is Event.SEGMENT:  # the segment leaves the network
+            chan = list(world.channel(label.channel))
+            chan.remove(seg)  # type: ignore[arg-type]
+            world = _with_channel(world, label.channel, tuple(chan))
         results = [(label, result)]
         if result.iss_used:
-            for choice in range(1, len(self._iss_choices(side, ep))):
+            for choice in range(1, len(self.iss_choices(side, ep))):
                 other = label._replace(choice=choice)
                 again = self._run(world, other, event, ep, seg, call)
                 assert again is not None
                 results.append((other, again))
         for lab, res in results:
-            new_ep = res.endpoint
-            if event is Event.CALL:
-                new_ep = new_ep._replace(pc=new_ep.pc + 1)
-            target = _with_endpoint(world, side, new_ep)
-            target, dropped = self._put(target, side, res.sent)  # A sends on channel 0 (A > B)
-            sent = tuple((side, seg) for seg in res.sent)
-            yield Transition(lab, target, res.rules, sent, dropped, res.changes)
+            target = _with_endpoint(world, side, res.endpoint)
+            if res.sent:
+                target, dropped = self._put(target, side, res.sent)  # A sends on channel 0 (A > B)
+                sent = tuple([(side, s) for s in res.sent])
+                out.append(Transition(lab, target, res.rules, sent, dropped, res.changes))
+            else:
+                out.append(Transition(lab, target, res.rules, (), (), res.changes))
 
     def react(
         self,
@@ -521,14 +529,14 @@ class Machine:
             script = self._scripts[side]
             if ep.pc < len(script):
                 call = script[ep.pc]
-                out.extend(self._endpoint_event(world, Label(side, "call"), Event.CALL, None, call))
+                self._endpoint_event(out, world, self._call_label[side], Event.CALL, None, call)
             incoming = 1 - side
             for seg in self._deliverable(world.channel(incoming)):
                 label = Label(side, "segment", incoming, seg)
-                out.extend(self._endpoint_event(world, label, Event.SEGMENT, seg, None))
-            out.extend(self._endpoint_event(world, Label(side, "output"), Event.OUTPUT, None, None))
+                self._endpoint_event(out, world, label, Event.SEGMENT, seg, None)
+            self._endpoint_event(out, world, self._output_label[side], Event.OUTPUT, None, None)
             if ep.timer == 0 and not (config.timed and self._expires_on_tick(ep)):  # else it expires on a tick
-                out.extend(self._endpoint_event(world, Label(side, "timeout"), Event.TIMEOUT, None, None))
+                self._endpoint_event(out, world, self._timeout_label[side], Event.TIMEOUT, None, None)
             if world.crashes > 0 and ep.state is not CLOSED:
                 crashed = _crash(ep)
                 target = _with_endpoint(world, side, crashed)._replace(crashes=world.crashes - 1)
@@ -595,7 +603,7 @@ class Machine:
         ]
 
         def age(chan: tuple[Segment, ...]) -> tuple[Segment, ...]:
-            return tuple(s._replace(age=s.age + 1) for s in chan)
+            return tuple(Segment(s.seq, s.ack, s.flags, s.data, s.inc, s.age + 1, s.size) for s in chan)
 
         def count(ep: Endpoint) -> Endpoint:
             return ep._replace(timer=ep.timer - 1) if ep.timer > 0 else ep
@@ -628,12 +636,19 @@ class Machine:
         raise KeyError(f"{label} is not enabled")
 
 
+# These two build the World directly: they run for nearly every transition, and _replace is slower.
 def _with_endpoint(world: World, side: int, ep: Endpoint) -> World:
-    return world._replace(a=ep) if side == A else world._replace(b=ep)
+    a, b, ab, ba, losses, dups, crashes = world
+    if side == A:
+        return World(ep, b, ab, ba, losses, dups, crashes)
+    return World(a, ep, ab, ba, losses, dups, crashes)
 
 
 def _with_channel(world: World, channel: int, chan: tuple[Segment, ...]) -> World:
-    return world._replace(ab=chan) if channel == 0 else world._replace(ba=chan)
+    a, b, ab, ba, losses, dups, crashes = world
+    if channel == 0:
+        return World(a, b, chan, ba, losses, dups, crashes)
+    return World(a, b, ab, chan, losses, dups, crashes)
 
 
 def _next_held(ep: Endpoint) -> tuple[Endpoint, Segment | None]:

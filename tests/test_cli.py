@@ -181,3 +181,19 @@ def test_bad_engine_options_exit_2(args: list[str], capsys: pytest.CaptureFixtur
     code, _, err = run("check", "--config", "handshake", *args, capsys=capsys)
     assert code == 2
     assert err.startswith("tcpspec: error:")
+
+
+def test_an_engine_disagreement_is_reported_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A symbolic trace that the explicit engine cannot follow ends in exit 1 and one line, never a traceback."""
+    import checks.cli
+    from checks.bmc import EngineDisagreement
+
+    def disagreeing(*args: object, **kwargs: object) -> None:
+        raise EngineDisagreement("step 3: the explicit engine has no transition from w to v")
+
+    monkeypatch.setattr(checks.cli, "run_bmc", disagreeing)
+    code, out, err = run("check", "-c", "handshake", "--engine", "bmc", capsys=capsys)
+    assert code == 1
+    assert err == "ENGINES DISAGREE: step 3: the explicit engine has no transition from w to v\n"

@@ -28,12 +28,12 @@ def test_walks_stay_inside_the_explored_graph(name: str, choices: list[int]) -> 
     machine = Machine(config)
     world = machine.initial()
     for t in random_walk(machine, choices):
-        assert world in ex.index
+        assert world in ex.states
         for invariant in (check_handshake_sync, check_stream_integrity, check_graceful_close):
             assert invariant(world, config) is None
         assert machine.step(world, t.label).target == t.target  # the label alone replays the step
         world = t.target
-    assert world in ex.index
+    assert world in ex.states
 
 
 def test_every_explored_edge_is_a_machine_transition() -> None:
@@ -41,5 +41,5 @@ def test_every_explored_edge_is_a_machine_transition() -> None:
     ex, _ = checked("simultaneous-close")
     machine = ex.machine
     for sid, world in enumerate(ex.states):
-        expected = sorted((ex.index[t.target], ex.label_id(t.label)) for t in machine.successors(world))
+        expected = sorted((ex.index_of(t.target), ex.label_id(t.label)) for t in machine.successors(world))
         assert sorted(ex.successors_of(sid)) == expected
