@@ -62,7 +62,10 @@ def measure_spin(name: str, store: str = "exact", bits: int = 26, cores: int = 1
         "spin_seconds": round(report.seconds, 3),
         "spin_states_per_second": round(report.states / report.seconds) if report.seconds > 0 else 0,
         "spin_mb": round(report.memory_mb, 1),
-        "spin_bytes_per_state": round(report.state_mb * 2**20 / report.states) if report.states else 0,
+        # bitstate: pan reports no memory for stored states (it stores none), so no bytes per state
+        "spin_bytes_per_state": round(report.state_mb * 2**20 / report.states)
+        if report.states and report.state_mb
+        else "-",
         "spin_compile": round(compile_seconds, 1),
         "spin_slots": bounds.channel,
         "hash_factor": report.hash_factor or "-",
@@ -213,10 +216,11 @@ def markdown(columns: list[tuple[str, str, str]], rows: list[dict[str, float | i
     """A Markdown table: ``columns`` are (title, row key, format spec); numbers align right."""
     head = "| " + " | ".join(title for title, _, _ in columns) + " |\n"
     rule = "|" + "|".join("---" if i == 0 or spec == "s" else "---:" for i, (_, _, spec) in enumerate(columns)) + "|\n"
-    body = "".join(
-        "| " + " | ".join(format(r[key], "" if spec == "s" else spec) for _, key, spec in columns) + " |\n"
-        for r in rows
-    )
+
+    def cell(value: float | int | str, spec: str) -> str:  # a "-" (nothing measured) is written as it is
+        return format(value, spec) if isinstance(value, int | float) and spec != "s" else str(value)
+
+    body = "".join("| " + " | ".join(cell(r[key], spec) for _, key, spec in columns) + " |\n" for r in rows)
     return head + rule + body
 
 

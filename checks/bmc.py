@@ -30,6 +30,8 @@ from checks.properties import (
     GRACEFUL_CLOSE,
     HANDSHAKE_SYNC,
     HOLDS_TO_DEPTH,
+    NO_DEADLOCK,
+    ONE_CONNECTION_PER_OPEN,
     STREAM_INTEGRITY,
     VIOLATED,
     ConformanceObserver,
@@ -39,7 +41,10 @@ from checks.properties import (
     Result,
     check_graceful_close,
     check_handshake_sync,
+    check_one_connection_per_open,
     check_stream_integrity,
+    proper_final,
+    stuck_text,
 )
 from checks.symbolic import Frame, Relation
 from checks.symprops import SYMBOLIC, overflow, rules_problem
@@ -79,6 +84,7 @@ STATE_CHECKS: dict[Property, Callable[[World, Config], str | None]] = {
     HANDSHAKE_SYNC: check_handshake_sync,
     STREAM_INTEGRITY: check_stream_integrity,
     GRACEFUL_CLOSE: check_graceful_close,
+    ONE_CONNECTION_PER_OPEN: check_one_connection_per_open,
 }
 
 
@@ -230,6 +236,12 @@ def counterexample_of(
     message: str | None = None
     if prop in STATE_CHECKS:
         message = STATE_CHECKS[prop](last, machine.config)
+    elif prop is NO_DEADLOCK:
+        try:
+            stuck = not machine.successors(last) and not proper_final(last, machine.config)
+        except (AmbiguousRules, IncompleteRules):
+            stuck = False
+        message = stuck_text(last, machine.config) if stuck else None
     elif transition:
         observer: ConformanceObserver | OldDuplicateObserver
         observer = ConformanceObserver() if prop.name == "rfc-conformance" else OldDuplicateObserver()

@@ -395,12 +395,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--depth and --symbolic-iss are for --engine bmc or smt: spin searches every state")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
-    unsupported = [p.name for p in wanted or () if p not in supported([p])]
+    checkable = list(promela.CHECKED) if args.engine == "spin" else supported(list(PROPERTIES))
+    unsupported = [p.name for p in wanted or () if p not in checkable]
     if args.engine in ("bmc", "smt", "spin") and unsupported:
-        symbolic = ", ".join(p.name for p in supported(list(PROPERTIES)))
         raise UsageError(
-            f"--engine {args.engine} checks {symbolic}; {', '.join(unsupported)} only the explicit engine checks: "
-            "use --engine explicit or all"
+            f"--engine {args.engine} checks {', '.join(p.name for p in checkable)}; {', '.join(unsupported)} "
+            "only the explicit engine checks: use --engine explicit or all"
         )
     if args.engine in ("bmc", "smt", "spin", "all"):
         for c in configs:

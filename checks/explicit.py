@@ -122,15 +122,21 @@ class Exploration:
         """Expanded, without successors, and not cut short by a spec error."""
         return self.expanded(sid) and self.edge_start[sid] == self.edge_start[sid + 1]
 
-    def digraph(self) -> nx.DiGraph:
-        """The explored graph as a networkx DiGraph over state ids (edge attribute ``labels``)."""
+    def digraph(self, labels: bool = True) -> nx.DiGraph:
+        """The explored graph as a networkx DiGraph over state ids.
+
+        With ``labels``, each edge has the attribute ``labels``: the ids of the labels of the
+        transitions between its two states, in order.
+        """
         g = nx.DiGraph()
         g.add_nodes_from(range(len(self.states)))
+        if not labels:
+            g.add_edges_from((src, dst) for src, dst, _ in self.edges())
+            return g
+        between: dict[tuple[int, int], list[int]] = {}
         for src, dst, lid in self.edges():
-            if g.has_edge(src, dst):
-                g[src][dst]["labels"].append(lid)
-            else:
-                g.add_edge(src, dst, labels=[lid])
+            between.setdefault((src, dst), []).append(lid)
+        g.add_edges_from((src, dst, {"labels": lids}) for (src, dst), lids in between.items())
         return g
 
 

@@ -30,7 +30,9 @@ sorted), so that SPIN stores exactly one state per state of the explicit engine.
 The safety properties are assertions on flags computed from the formulas of
 :mod:`checks.symprops`: the state properties by a first guarded command that is
 enabled only in a state that violates one (so each state is checked once), the
-properties of transitions by the step itself.  ``TCPSPEC_PROPERTIES`` (a bit
+properties of transitions by the step itself; no-deadlock by a last command,
+enabled by SPIN's ``timeout`` (no other command is), that asserts a proper
+final state.  ``TCPSPEC_PROPERTIES`` (a bit
 mask in the environment of ``pan``) selects which of them are checked, so that
 one compiled ``pan`` serves every property.
 """
@@ -47,13 +49,22 @@ from checks.properties import (
     DETERMINISM,
     GRACEFUL_CLOSE,
     HANDSHAKE_SYNC,
+    NO_DEADLOCK,
     NO_OLD_DUPLICATES,
+    ONE_CONNECTION_PER_OPEN,
     RFC_CONFORMANCE,
     STREAM_INTEGRITY,
     Property,
 )
 from checks.symbolic import Branch, Relation
-from checks.symprops import graceful_close, handshake_sync, old_duplicate_in, stream_integrity
+from checks.symprops import (
+    graceful_close,
+    handshake_sync,
+    old_duplicate_in,
+    one_connection_per_open,
+    proper_final,
+    stream_integrity,
+)
 from checks.symstate import Held, Slots, SymEndpoint, SymSegment, SymWorld
 from checks.terms import SEQ_BITS, Term
 from spec.config import Config
@@ -67,6 +78,8 @@ CHECKED: tuple[Property, ...] = (
     NO_OLD_DUPLICATES,
     RFC_CONFORMANCE,
     DETERMINISM,
+    NO_DEADLOCK,
+    ONE_CONNECTION_PER_OPEN,
 )
 #: The longest C expression written inline; a longer one is a temporary (statements stay short).
 INLINE_LIMIT = 2_000
@@ -519,6 +532,7 @@ class Generator:
             (HANDSHAKE_SYNC, z3.Not(handshake_sync(w))),
             (STREAM_INTEGRITY, z3.Not(stream_integrity(w))),
             (GRACEFUL_CLOSE, z3.Not(graceful_close(w))),
+            (ONE_CONNECTION_PER_OPEN, z3.Not(one_connection_per_open(w))),
         ]
         out = ["static unsigned int state_bits(void) {", "  unsigned int bits = 0;", "  if (!ready) want();"]
         c.prepare([f for _, f in formulas])
@@ -530,6 +544,14 @@ class Generator:
         out.append(f"  if (now.{leaf_name(_zname(w.overflow))}) bits |= V_bounds;")
         out += ["  return bits & wanted;", "}"]
         return out
+
+    def final_check(self) -> list[str]:
+        """``proper_final()``: nothing is in flight, and each user has finished or waits in LISTEN."""
+        c = CTerms(self.names)
+        formula = proper_final(self.rel.cur.world, self.config)
+        c.prepare([formula])
+        text = c.expr(formula)
+        return ["static int proper_final(void) {", *["  " + line for line in c.lines], f"  return {text};", "}"]
 
     def problem(self, c: CTerms) -> list[list[str]]:
         """``problem()``: some event meets ambiguous or incomplete rules, for some slot and ISS.
@@ -737,6 +759,7 @@ class Generator:
         ]
         blocks = [prelude, self.canonical(), self.channel_functions(), *self.problem(c)]
         blocks.append(self.state_checks(c))
+        blocks.append(self.final_check())
         for k, b in enumerate(rel.branches):
             blocks.append([f"/* {describe(b)} */", *self.branch_function(k, b, c)])
         ccode = ['c_state "unsigned int viol" "Hidden"', 'c_state "unsigned int wanted" "Hidden"']
@@ -766,7 +789,14 @@ class Generator:
                 text_lines.append(
                     f"  :: d_step {{ c_expr {{ ({call % 0}) }} -> c_code {{ viol = 0; {call % 1}; }}; CHECK }}"
                 )
-        text_lines += ["  od", "}", ""]
+        text_lines += [
+            "  /* no-deadlock: where no other command is enabled (SPIN's timeout), the state must be a proper",
+            "     final state: nothing in flight, each user done or waiting in LISTEN */",
+            f"  :: d_step {{ timeout -> assert(c_expr {{ (!(wanted & {flag(NO_DEADLOCK)}) || proper_final()) }}) }}",
+            "  od",
+            "}",
+            "",
+        ]
         return PromelaModel(cfg, rel, "\n".join(text_lines), options, tuple(leaf_name(_zname(t)) for t in self.leaves))
 
 

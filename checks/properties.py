@@ -538,11 +538,12 @@ def _determinism_result(ex: Exploration, prop: Property) -> Result:
 def _deadlock_result(ex: Exploration, prop: Property, config: Config) -> Result:
     for sid, world in enumerate(ex.states):
         if ex.terminal(sid) and not proper_final(world, config):
-            return Result(prop, VIOLATED, "", Counterexample(ex.path_to(sid), [], message=_stuck(world, config)))
+            return Result(prop, VIOLATED, "", Counterexample(ex.path_to(sid), [], message=stuck_text(world, config)))
     return _safe_verdict(ex, prop, ex.explored_depth - 1)
 
 
-def _stuck(world: World, config: Config) -> str:
+def stuck_text(world: World, config: Config) -> str:
+    """Why a state without successors is not a proper final state."""
     parts = []
     for side in (0, 1):
         ep = world.endpoint(side)
@@ -557,7 +558,7 @@ def _stuck(world: World, config: Config) -> str:
 def _can_finish_result(ex: Exploration, prop: Property, config: Config, cache: list[nx.DiGraph]) -> Result:
     if not ex.complete:
         return Result(prop, UNKNOWN, "(the search was incomplete)")
-    graph = ex.digraph()
+    graph = ex.digraph(labels=False)
     finals = [sid for sid, w in enumerate(ex.states) if ex.terminal(sid) and proper_final(w, config)]
     sink = -1
     graph.add_edges_from((f, sink) for f in finals)

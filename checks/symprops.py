@@ -25,7 +25,17 @@ from checks.properties import (
 from checks.symbolic import Branch, Relation
 from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEndpoint, SymWorld, same_slots
 from checks.terms import Term
-from spec.states import CLOSED, CLOSING, LAST_ACK, SYNCHRONIZED, Outcome, TcpState
+from spec.config import Config
+from spec.states import CLOSED, CLOSING, LAST_ACK, LISTEN, SYNCHRONIZED, Outcome, TcpState
+
+
+def proper_final(w: SymWorld, config: Config) -> z3.BoolRef:
+    """:func:`checks.properties.proper_final` holds: nothing in flight, each user done or waiting in LISTEN."""
+    users = [
+        z3.Or((ep.pc >= len(config.endpoint(side).script)).e, (ep.state == int(LISTEN)).e)
+        for side, ep in ((0, w.a), (1, w.b))
+    ]
+    return z3.And((w.ab.length == 0).e, (w.ba.length == 0).e, *users)
 
 
 def in_states(state: Term, states: Iterable[TcpState]) -> z3.BoolRef:
@@ -78,6 +88,22 @@ def graceful_close(w: SymWorld) -> z3.BoolRef:
                 peers = z3.And(y.history.used(j).e, (f.inc == e.peer_inc).e, (f.peer_inc == e.inc).e)
                 reset_closer = z3.And((f.outcome == reset).e, in_states(f.state, (LAST_ACK, CLOSING)))
                 parts.append(z3.Not(z3.And(normal, peers, reset_closer)))
+    return z3.And(*parts)
+
+
+def one_connection_per_open(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.check_one_connection_per_open` holds."""
+    parts = []
+    for x in (w.a, w.b):
+        # (connected, peer's incarnation) of each incarnation: the ended ones, then the TCB's
+        records = [
+            (z3.And(x.history.used(i).e, in_states(e.state, SYNCHRONIZED), (e.peer_inc != 0).e), e.peer_inc)
+            for i, e in enumerate(x.history.items)
+        ]
+        records.append((z3.And(in_states(x.state, SYNCHRONIZED), (x.peer_inc != 0).e), x.peer_inc))
+        for i, (one, peer) in enumerate(records):
+            for other, peer_too in records[i + 1 :]:
+                parts.append(z3.Not(z3.And(one, other, (peer == peer_too).e)))
     return z3.And(*parts)
 
 

@@ -194,6 +194,6 @@ def test_an_engine_disagreement_is_reported_not_a_traceback(
         raise EngineDisagreement("step 3: the explicit engine has no transition from w to v")
 
     monkeypatch.setattr(checks.cli, "run_bmc", disagreeing)
-    code, out, err = run("check", "-c", "handshake", "--engine", "bmc", capsys=capsys)
+    code, _, err = run("check", "-c", "handshake", "--engine", "bmc", capsys=capsys)
     assert code == 1
     assert err == "ENGINES DISAGREE: step 3: the explicit engine has no transition from w to v\n"

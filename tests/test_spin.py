@@ -1,7 +1,7 @@
 """SPIN, on the Promela model generated from the rules, agrees with the explicit engine.
 
 Every preset: the same number of reachable states (exactly: the model stores one SPIN state per
-world), the same depth, the same verdict on every safety property.  Broken rules: SPIN finds the
+world), the same depth, the same verdict on every safety property and on no-deadlock.  Broken rules: SPIN finds the
 violation, and its trail, replayed through the explicit engine, is as short as breadth-first search's.
 The C that the model computes with is held against z3 on the values where 32-bit arithmetic wraps.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import z3
 
+from checks.catalogue import cases
 from checks.cli import main
 from checks.promela import CHECKED, CTerms, generate
 from checks.properties import PARTIAL, VIOLATED, check, property_named
@@ -24,6 +25,7 @@ from checks.spin import PanReport, Search, run_spin
 from checks.symbolic import Relation
 from checks.terms import Term
 from checks.trace import build_trace, format_trace
+from spec.config import Config
 from spec.machine import Machine
 from spec.presets import large_presets, preset, presets
 from spec.rulebook import all_rules
@@ -55,11 +57,7 @@ def test_spin_counts_the_states_and_gives_the_verdicts_of_the_explicit_engine(na
 
 
 def _shortest(config_name: str, prop: str, rules: tuple) -> int:  # type: ignore[type-arg]
-    config = preset(config_name)
-    _, results = check(config, [property_named(prop)], rules=rules)
-    cx = results[0].counterexample
-    assert results[0].verdict == VIOLATED and cx is not None
-    return len(cx.path)
+    return _shortest_of(preset(config_name), prop, rules)
 
 
 def test_a_trail_is_replayed_as_the_explicit_engine_s_own_trace() -> None:
@@ -99,6 +97,39 @@ def test_a_wrong_target_state_is_found_as_short_as_by_breadth_first_search() -> 
     assert result.verdict == VIOLATED and result.counterexample is not None
     assert "CLOSING -> FIN-WAIT-2" in result.counterexample.message
     assert len(result.counterexample.path) == _shortest("simultaneous-close", "rfc-conformance", rules)
+
+
+def test_a_deadlock_is_found_by_spin_s_timeout_as_short_as_by_breadth_first_search() -> None:
+    """lossy without retransmission: a lost SYN leaves A in SYN-SENT for ever (the catalogue's case)."""
+    variant = variant_named("no-retransmission")
+    config, rules = variant.config(preset("lossy")), variant.rules(all_rules())
+    run = run_spin(config, [property_named("no-deadlock"), property_named("handshake-sync")], rules)
+    verdicts = {r.prop.name: r for r in run.results}
+    assert verdicts["handshake-sync"].verdict == "EXHAUSTED"
+    found = verdicts["no-deadlock"]
+    assert found.verdict == VIOLATED and found.counterexample is not None
+    assert found.counterexample.message.startswith("no event can happen: A's user waits in wait-open")
+    assert len(found.counterexample.path) == _shortest_of(config, "no-deadlock", rules)
+    explicit, _ = check(config, [], rules=rules)
+    assert run.stats["spin_states"] == len(explicit.states)  # the timeout command adds no state
+
+
+def test_a_second_connection_from_one_open_is_found_by_spin() -> None:
+    """The two-way handshake: an old duplicate SYN opens a second connection (the catalogue's case)."""
+    case = next(c for c in cases() if c.name == "two-way-handshake")
+    config, rules = case.variant.config(case.config), case.variant.rules(all_rules())
+    run = run_spin(config, [case.prop], rules)
+    found = run.results[0]
+    assert found.verdict == VIOLATED and found.counterexample is not None
+    assert "both connected with A's incarnation 1, which opened one connection" in found.counterexample.message
+    assert len(found.counterexample.path) == _shortest_of(config, case.prop.name, rules)
+
+
+def _shortest_of(config: Config, prop: str, rules: tuple) -> int:  # type: ignore[type-arg]
+    _, results = check(config, [property_named(prop)], rules=rules)
+    cx = results[0].counterexample
+    assert results[0].verdict == VIOLATED and cx is not None
+    return len(cx.path)
 
 
 # --- The C of the model, against z3 ----------------------------------------------------------------

@@ -18,9 +18,23 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checks.explicit import explore
-from checks.properties import check_graceful_close, check_handshake_sync, check_stream_integrity
+from checks.properties import (
+    check_graceful_close,
+    check_handshake_sync,
+    check_one_connection_per_open,
+    check_stream_integrity,
+    proper_final,
+)
 from checks.symbolic import Relation, SymCtx, symbolic_successors
-from checks.symprops import graceful_close, handshake_sync, stream_integrity
+from checks.symprops import (
+    graceful_close,
+    handshake_sync,
+    one_connection_per_open,
+    stream_integrity,
+)
+from checks.symprops import (
+    proper_final as proper_final_formula,
+)
 from checks.symstate import Bounds, SymWorld
 from checks.terms import SymbolicBranch
 from spec.config import Config
@@ -94,12 +108,15 @@ def test_symbolic_properties_agree_with_the_explicit_checks(name: str) -> None:
         (handshake_sync, check_handshake_sync),
         (stream_integrity, check_stream_integrity),
         (graceful_close, check_graceful_close),
+        (one_connection_per_open, check_one_connection_per_open),
     ]
     for world in sample(name):
         sym = SymWorld.of(world, rel.bounds)
         for symbolic, explicit in pairs:
             holds = z3.is_true(z3.simplify(symbolic(sym)))
             assert holds == (explicit(world, config) is None), (symbolic.__name__, world)
+        final = z3.is_true(z3.simplify(proper_final_formula(sym, config)))
+        assert final == proper_final(world, config), world
 
 
 def test_symbolic_properties_see_violations() -> None:
