@@ -42,7 +42,9 @@ def measure(name: str) -> dict[str, float | int | str]:
     }
 
 
-def measure_spin(name: str, store: str = "exact", bits: int = 26, cores: int = 1) -> dict[str, float | int | str]:
+def measure_spin(
+    name: str, store: str = "exact", bits: int | None = None, cores: int = 1
+) -> dict[str, float | int | str]:
     """SPIN searching every state of one preset (pan -O2, no reduction, depth first), in a child process.
 
     ``store`` is one of :data:`checks.spin.STORES`; ``bits`` sets pan's hash table (-w); ``cores``
@@ -52,12 +54,13 @@ def measure_spin(name: str, store: str = "exact", bits: int = 26, cores: int = 1
     from spec.presets import preset
 
     defines = ("-DNOREDUCE", *STORES[store], *((f"-DNCORE={cores}",) if cores > 1 else ()))
-    report, bounds, compile_seconds = explore_spin(preset(name), defines=defines, args=("-E", "-m10000", f"-w{bits}"))
+    table = (f"-w{bits}",) if bits is not None else ()  # none: pan's default hash table
+    report, bounds, compile_seconds = explore_spin(preset(name), defines=defines, args=("-E", "-m10000", *table))
     return {
         "preset": name,
         "store": store,
         "cores": cores,
-        "bits": bits,
+        "bits": bits if bits is not None else "default",
         "spin_states": report.states,
         "spin_seconds": round(report.seconds, 3),
         "spin_states_per_second": round(report.states / report.seconds) if report.seconds > 0 else 0,
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.spin:
         name, *more = args.spin
-        store, bits, cores = (more[0], int(more[1]), int(more[2])) if more else ("exact", 26, 1)
+        store, bits, cores = (more[0], int(more[1]), int(more[2])) if more else ("exact", None, 1)
         print(json.dumps(measure_spin(name, store, bits, cores)))
         return 0
     if args.bmc:
@@ -339,10 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         "process per preset; peak MB is that process's maximum resident memory, and B/state its growth "
         "beyond the smallest run's, per state (shown from 10,000 states). SPIN searches the generated "
         "Promela model of the same preset (`pan` compiled with -O2 -DNOREDUCE, depth first, no property "
-        "checked); its MB is pan's total (the default hash table and a stack for 10**6 steps take 180 MB "
-        "of it), and its B/state pan's memory for the stored states. The two engines' state counts are equal "
-        "on every preset (tests/test_spin.py). Below 10,000 states both runs are start-up (pan allocating its "
-        "tables, Python its first objects), so only the larger presets' rates and ratios measure speed.\n\n"
+        "checked); its MB is pan's total (its default hash table, 2**24 slots, takes 128 MB of it), and its "
+        "B/state pan's memory for the stored states. The explicit engine keeps each state as one packed "
+        "integer (checks/store.py); its B/state counts that, the BFS arrays and the edges. The two engines' "
+        "state counts are equal on every preset (tests/test_spin.py). Below 10,000 states both runs are "
+        "start-up (pan allocating its tables, Python its first objects), so only the larger presets' rates "
+        "and ratios measure speed.\n\n"
         f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()}.\n\n"
         + side_by_side(rows, spin_rows)
     )
