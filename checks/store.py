@@ -60,6 +60,11 @@ class Interned(Generic[T]):
             self.by_identity[id(value)] = n
         return n
 
+    def find(self, value: T) -> int | None:
+        """The number of ``value``, or None if it has not been seen (nothing is added)."""
+        n = self.by_identity.get(id(value))
+        return n if n is not None else self._by_value.get(value)
+
     def __len__(self) -> int:
         return len(self.values)
 
@@ -79,9 +84,8 @@ class WorldStore(Sequence[World]):
         """The packed numbers of the world's parts: A, B, channel A > B, channel B > A, fault budgets."""
         a, b, ab, ba, losses, dups, crashes = world
         if (losses | dups | crashes) >> BUDGET_BITS:
-            raise ValueError(
-                f"a fault budget of {max(losses, dups, crashes):,} is more than the store packs (2**16 - 1)"
-            )
+            most = max(losses, dups, crashes)
+            raise ValueError(f"a fault budget of {most:,} is not one the store packs (0 to 2**{BUDGET_BITS} - 1)")
         # The parts that a transition left unchanged are the canonical objects: found by identity.
         endpoints, channels = self._endpoints, self._channels
         same_endpoint, same_channel = endpoints.by_identity.get, channels.by_identity.get
@@ -109,7 +113,16 @@ class WorldStore(Sequence[World]):
         return n
 
     def index_of(self, world: World) -> int | None:
-        """The number of ``world``, or None if it is not in the store."""
+        """The number of ``world``, or None if it is not in the store (which it leaves as it was)."""
+        a, b, ab, ba, losses, dups, crashes = world
+        parts = (
+            self._endpoints.find(a),
+            self._endpoints.find(b),
+            self._channels.find(ab),
+            self._channels.find(ba),
+        )
+        if None in parts or (losses | dups | crashes) >> BUDGET_BITS:
+            return None
         return self._ids.get(self.key(world))
 
     def __contains__(self, world: object) -> bool:

@@ -106,6 +106,17 @@ def test_budgets_round_trip_and_too_large_a_budget_is_refused() -> None:
     assert store.world(store.key(world)) == world
     with pytest.raises(ValueError, match="fault budget of 65,536"):
         store.key(world._replace(losses=1 << BUDGET_BITS))
+    assert store.index_of(world._replace(losses=1 << BUDGET_BITS)) is None
+
+
+def test_looking_a_world_up_adds_nothing() -> None:
+    ex = explore(preset("lifecycle"))
+    parts, n = ex.states.parts(), len(ex.states)
+    absent = ex.states[5]._replace(ab=(Segment(7, 8, 16),))
+    assert absent not in ex.states
+    assert ex.index_of(absent) is None
+    assert ex.states.parts() == parts
+    assert len(ex.states) == n
 
 
 def test_a_search_cut_short_leaves_the_frontier_unexpanded() -> None:
