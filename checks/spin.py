@@ -34,8 +34,6 @@ from spec.rules import Rule
 
 #: gcc's flags for pan (the optimization level is chosen apart: -O0 compiles the large models 4x faster).
 CFLAGS = ("-fwrapv", "-w")
-#: pan's compile-time options for an exhaustive, breadth-first search (shortest trails), no reduction.
-EXHAUSTIVE = ("-DNOREDUCE", "-DBFS")
 #: How pan may store the states it has seen: each state whole, each state's components once
 #: (-DCOLLAPSE), or a few bits per state in a hash array (-DBITSTATE: a partial search).
 STORES = {"exact": (), "collapse": ("-DCOLLAPSE",), "bitstate": ("-DBITSTATE",)}
@@ -52,27 +50,51 @@ class SpinUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Search:
-    """How pan searches: its state store, and how hard gcc optimizes it.
+    """How pan searches: its state store, its order, and how hard gcc optimizes it.
 
     -O0 compiles the large models in a quarter of -O2's time, but pan runs about 3x slower: for
-    models of millions of states, ``optimize="-O1"`` pays.
+    models of millions of states, ``optimize="-O1"`` pays.  Breadth first gives shortest trails;
+    depth first (what ``make bench`` times) is pan's faster order.  ``hash_bits`` is pan's -w: the
+    bits of the bitstate array (default :data:`BITSTATE_BITS`), else log2 of the hash table's
+    slots (default pan's own).
     """
 
     store: str = "exact"
     optimize: str = "-O0"
-    hash_bits: int = BITSTATE_BITS
+    hash_bits: int | None = None
+    breadth_first: bool = True
+    cores: int = 1  # above 1: pan -DNCORE (its multi-core search is depth first)
+    max_depth: int | None = None  # pan's -m (its default is 10,000 steps)
 
     @property
     def defines(self) -> tuple[str, ...]:
-        return (*EXHAUSTIVE, *STORES[self.store])
+        if self.cores > 1 and self.breadth_first:
+            raise ValueError("pan's multi-core search (-DNCORE) is depth first: set breadth_first=False")
+        order = ("-DBFS",) if self.breadth_first else ()
+        # pan's multi-core store is shared memory reserved up front, 2 GB unless -DMEMLIM says more
+        cores = (f"-DNCORE={self.cores}", f"-DMEMLIM={_half_the_memory_mb()}") if self.cores > 1 else ()
+        return ("-DNOREDUCE", *order, *STORES[self.store], *cores)
+
+    @property
+    def bits(self) -> int | None:
+        return BITSTATE_BITS if self.hash_bits is None and self.store == "bitstate" else self.hash_bits
 
     @property
     def args(self) -> tuple[str, ...]:
-        return ("-E", f"-w{self.hash_bits}") if self.store == "bitstate" else ("-E",)
+        table = (f"-w{self.bits}",) if self.bits is not None else ()
+        depth = (f"-m{self.max_depth}",) if self.max_depth is not None else ()
+        return ("-E", *table, *depth)
 
     def describe(self) -> str:
-        store = {"exact": "", "collapse": ", states collapsed", "bitstate": f", bitstate -w{self.hash_bits}"}
-        return f"breadth first, no reduction{store[self.store]}, gcc {self.optimize}"
+        order = "breadth first" if self.breadth_first else "depth first"
+        store = {"exact": "", "collapse": ", states collapsed", "bitstate": f", bitstate -w{self.bits}"}
+        cores = f", {self.cores} cores" if self.cores > 1 else ""
+        return f"{order}, no reduction{store[self.store]}{cores}, gcc {self.optimize}"
+
+
+def _half_the_memory_mb() -> int:
+    """Half of this machine's physical memory, in MB (pan's -DMEMLIM for a multi-core search)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**21
 
 
 @dataclass
@@ -128,7 +150,7 @@ class Pan:
     """A compiled model in a directory of its own."""
 
     def __init__(
-        self, model: PromelaModel, where: Path, defines: Sequence[str] = EXHAUSTIVE, optimize: str = "-O0"
+        self, model: PromelaModel, where: Path, defines: Sequence[str] = Search().defines, optimize: str = "-O0"
     ) -> None:
         require_tools()
         self.model = model
@@ -276,12 +298,7 @@ def run_spin(
     return Run(config, machine, results, "spin", seconds, exhaustive, line, stats)
 
 
-def explore_spin(
-    config: Config,
-    optimize: str = "-O2",
-    defines: Sequence[str] = ("-DNOREDUCE",),
-    args: Sequence[str] = ("-E", "-m1000000"),
-) -> tuple[PanReport, Bounds, float]:
+def explore_spin(config: Config, search: Search) -> tuple[PanReport, Bounds, float]:
     """pan searching every state of ``config`` and checking no property (for ``make bench``).
 
     Returns pan's report, the slots the model needed (doubled while they overflow), and the seconds
@@ -291,8 +308,8 @@ def explore_spin(
     while True:
         model = generate(config, relation=Relation(config, bounds, per_state=True))
         with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
-            pan = Pan(model, Path(tmp), defines, optimize)
-            report = pan.run(0, args)
+            pan = Pan(model, Path(tmp), search.defines, search.optimize)
+            report = pan.run(0, search.args)
         overflowed = report.error is not None
         if not overflowed or config.capacity is not None or bounds.channel >= MAX_SLOTS:
             break
