@@ -258,3 +258,16 @@ def test_pan_s_counts_are_read_in_scientific_notation_too() -> None:
     text = " 17082759 states, stored\n95004314 states, matched\n1.1208707e+08 transitions (= stored+matched)\n"
     report = PanReport.parse(text + "hash factor: 62.8576 (best if > 100.)\n", 1.0)
     assert (report.states, report.transitions, report.hash_factor) == (17_082_759, 112_087_070, 62.8576)
+
+
+def test_a_search_gives_pan_the_flags_it_names() -> None:
+    assert Search().defines == ("-DNOREDUCE", "-DBFS")  # breadth first: shortest trails
+    assert Search().args == ("-E",)
+    assert Search("bitstate").args == ("-E", "-w32")
+    assert Search("collapse", hash_bits=26, max_depth=10_000).args == ("-E", "-w26", "-m10000")
+    both = Search(breadth_first=False, cores=2)
+    assert both.defines[:2] == ("-DNOREDUCE", "-DNCORE=2")
+    assert both.defines[2].startswith("-DMEMLIM=") and int(both.defines[2].split("=")[1]) > 0
+    assert both.describe() == "depth first, no reduction, 2 cores, gcc -O0"
+    with pytest.raises(ValueError, match="depth first"):
+        _ = Search(cores=2).defines
