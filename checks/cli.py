@@ -399,8 +399,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     unsupported = [p.name for p in wanted or () if p not in checkable]
     if args.engine in ("bmc", "smt", "spin") and unsupported:
         raise UsageError(
-            f"--engine {args.engine} checks {', '.join(p.name for p in checkable)}; {', '.join(unsupported)} "
-            "only the explicit engine checks: use --engine explicit or all"
+            f"--engine {args.engine} checks {', '.join(p.name for p in checkable)}; not "
+            f"{', '.join(unsupported)}: use --engine explicit or all"
         )
     if args.engine in ("bmc", "smt", "spin", "all"):
         for c in configs:

@@ -149,16 +149,14 @@ def require_tools() -> None:
 class Pan:
     """A compiled model in a directory of its own."""
 
-    def __init__(
-        self, model: PromelaModel, where: Path, defines: Sequence[str] = Search().defines, optimize: str = "-O0"
-    ) -> None:
+    def __init__(self, model: PromelaModel, where: Path, search: Search) -> None:
         require_tools()
         self.model = model
         self.where = where
         start = time.perf_counter()
         (where / "model.pml").write_text(model.text, encoding="utf-8")
         _run(["spin", "-a", "model.pml"], where, "spin -a")
-        _run(["gcc", optimize, *CFLAGS, *defines, "-o", "pan", "pan.c"], where, "gcc")
+        _run(["gcc", search.optimize, *CFLAGS, *search.defines, "-o", "pan", "pan.c"], where, "gcc")
         self.compile_seconds = time.perf_counter() - start
 
     def run(self, wanted: int, args: Sequence[str] = ("-E",)) -> PanReport:
@@ -264,7 +262,7 @@ def run_spin(
         relation = Relation(config, bounds, rules=rules, per_state=True)
         model = generate(config, rules, relation=relation)
         with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
-            pan = Pan(model, Path(tmp), search.defines, search.optimize)
+            pan = Pan(model, Path(tmp), search)
             outcome = _check(model, machine, pan, props, search)
         if outcome is not None or config.capacity is not None or bounds.channel >= MAX_SLOTS:
             break
@@ -308,7 +306,7 @@ def explore_spin(config: Config, search: Search) -> tuple[PanReport, Bounds, flo
     while True:
         model = generate(config, relation=Relation(config, bounds, per_state=True))
         with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
-            pan = Pan(model, Path(tmp), search.defines, search.optimize)
+            pan = Pan(model, Path(tmp), search)
             report = pan.run(0, search.args)
         overflowed = report.error is not None
         if not overflowed or config.capacity is not None or bounds.channel >= MAX_SLOTS:

@@ -42,6 +42,9 @@ from spec.machine import AmbiguousRules, IncompleteRules, Machine, World
 from spec.presets import preset
 from spec.rulebook import all_rules
 from spec.rules import Ctx
+from spec.segment import Segment
+from spec.states import ACK, Outcome
+from spec.tcb import Ended
 from tests.conftest import checked
 from tests.test_random_configs import configs
 
@@ -128,12 +131,20 @@ def test_symbolic_properties_see_violations() -> None:
     est = next(w for w in ex.states if w.a.delivered and w.b.state.name == "ESTABLISHED")
     wrong_irs = est._replace(a=est.a._replace(irs=est.b.iss + 1))
     twice = est._replace(a=est.a._replace(delivered=est.a.delivered + est.a.delivered))
+    # A connected twice with B's one incarnation: an earlier incarnation of A ended ESTABLISHED with it
+    earlier = Ended(est.a.inc, est.a.peer_inc, Outcome.RESET, est.a.state, 0, ())
+    again = est._replace(a=est.a._replace(inc=est.a.inc + 1, history=(earlier,)))
     for world, symbolic, explicit in [
         (wrong_irs, handshake_sync, check_handshake_sync),
         (twice, stream_integrity, check_stream_integrity),
+        (again, one_connection_per_open, check_one_connection_per_open),
     ]:
         assert explicit(world, config) is not None
         assert z3.is_false(z3.simplify(symbolic(SymWorld.of(world, roomy))))
+    assert z3.is_true(z3.simplify(one_connection_per_open(SymWorld.of(est, roomy))))  # one connection: fine
+    busy = est._replace(ab=(est.ab or (Segment(1, 2, ACK),)))  # a segment in flight: not final
+    assert not proper_final(busy, config)
+    assert z3.is_false(z3.simplify(proper_final_formula(SymWorld.of(busy, roomy), config)))
 
 
 def test_a_python_if_on_protocol_data_is_refused() -> None:
