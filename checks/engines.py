@@ -101,7 +101,9 @@ def _bound(result: Result) -> int | None:
 def disagreements(first: Run, second: Run) -> list[str]:
     """Where two runs of the same configuration contradict each other, property by property.
 
-    Both violated: the shortest counterexamples must be equally long.  One violated at length n:
+    Both violated: the shortest counterexamples must be equally long (not for liveness: a lasso is
+    the first one an engine's search meets, SPIN's nested depth-first search or the explicit engine's
+    components, and neither is the shortest of all).  One violated at length n:
     the other must not claim the property for every path of length n (EXHAUSTED, or HOLDS TO
     DEPTH k with k >= n).
     """
@@ -116,7 +118,7 @@ def disagreements(first: Run, second: Run) -> list[str]:
             continue
         name = mine.prop.name
         if mine.verdict == VIOLATED and other.verdict == VIOLATED:
-            if _length(mine) != _length(other):
+            if mine.prop.kind != "liveness" and _length(mine) != _length(other):
                 steps = f"{_length(mine)} steps, {second.engine} in {_length(other)}"
                 out.append(f"{name}: {first.engine} found a violation in {steps}")
             continue

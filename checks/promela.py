@@ -40,7 +40,7 @@ one compiled ``pan`` serves every property.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import z3
@@ -113,6 +113,8 @@ class PromelaModel:
     text: str
     options: dict[int, Option]  # by line
     leaves: tuple[str, ...]  # the Promela variables, in the order of SymWorld.leaves()
+    guess_line: int | None = None  # the liveness model: the line of the command that starts the monitor
+    classes: tuple[tuple[int, str], ...] = ()  # the liveness model: its fairness classes, in order
 
 
 # --- Names ------------------------------------------------------------------------------------------
@@ -725,18 +727,19 @@ class Generator:
         values = self.iss_values(side) if _zname(self.rel.cur.iss) in names else [0]
         return [(j, v) for j in slots for v in values]
 
-    def generate(self) -> PromelaModel:
-        rel = self.rel
-        cfg = self.config
-        c = CTerms(self.names)
-        head = [
-            f"/* tcpspec: the Promela model of configuration {cfg.name!r}, generated from the rules of spec/.",
+    def head(self, what: str) -> list[str]:
+        cfg, rel = self.config, self.rel
+        return [
+            f"/* tcpspec: the {what} of configuration {cfg.name!r}, generated from the rules of spec/.",
             f" * {cfg.description}",
             f" * bounds: {cfg.bounds()}",
             f" * slots: {rel.bounds.describe()}",
             " * Do not edit: `tcpspec export promela` writes it again. */",
             "",
         ]
+
+    def declarations(self) -> list[str]:
+        """One Promela variable per leaf of the state, with its initial value."""
         decls = ["/* The state: one variable per leaf of checks.symstate (A and B, their channels, the budgets). */"]
         for t, v in zip(self.leaves, self.initial, strict=True):
             value = int(z3.is_true(v.e)) if z3.is_bool(v.e) else v.e.as_long()
@@ -744,29 +747,59 @@ class Generator:
             if width == SEQ_BITS and value >= 1 << 31:
                 value -= 1 << 32
             decls.append(f"{_promela_type(width)} {leaf_name(_zname(t))} = {value};")
-        bits = [f"#define {flag(p)} {1 << i}u" for i, p in enumerate(CHECKED)]
-        bits.append(f"#define V_bounds {1 << len(CHECKED)}u")
-        prelude = [
+        return decls
+
+    def prelude(self, checked: Sequence[Property]) -> list[str]:
+        """The C that every model starts with: the property bits and ``want()``, which reads them."""
+        bits = [f"#define {flag(p)} {1 << i}u" for i, p in enumerate(checked)]
+        bits.append(f"#define V_bounds {1 << len(checked)}u")
+        return [
             "\\#define BEGIN_FUNCTION {  /* a function split over c_code blocks (SPIN counts braces) */",
             "\\#define END_FUNCTION }",
             "\\#include <stdint.h>",  # "\\#": SPIN's preprocessor leaves it to the C compiler
             *bits,
             "static void want(void) {  /* which properties to check: TCPSPEC_PROPERTIES, a bit mask */",
             '  const char *e = getenv("TCPSPEC_PROPERTIES");',
-            f"  wanted = (e ? (unsigned int) strtoul(e, 0, 0) : {(1 << len(CHECKED)) - 1}u) | V_bounds;",
+            f"  wanted = (e ? (unsigned int) strtoul(e, 0, 0) : {(1 << len(checked)) - 1}u) | V_bounds;",
             "  ready = 1;",
             "}",
         ]
-        blocks = [prelude, self.canonical(), self.channel_functions(), *self.problem(c)]
-        blocks.append(self.state_checks(c))
-        blocks.append(self.final_check())
-        for k, b in enumerate(rel.branches):
-            blocks.append([f"/* {describe(b)} */", *self.branch_function(k, b, c)])
+
+    def c_code(self, blocks: list[list[str]], c: CTerms, after: Sequence[list[str]] = ()) -> list[str]:
+        """The hidden C state and every block of C as c_code blocks: ``blocks``, the branches, ``after``."""
+        branches = [[f"/* {describe(b)} */", *self.branch_function(k, b, c)] for k, b in enumerate(self.rel.branches)]
+        blocks = [*blocks, *branches, *after]
         ccode = ['c_state "unsigned int viol" "Hidden"', 'c_state "unsigned int wanted" "Hidden"']
         ccode.append('c_state "int ready" "Hidden"')
         for block in blocks:
             for piece in c_blocks(block):
                 ccode += ["", "c_code {", *piece, "}"]
+        return ccode
+
+    def commands(
+        self, c: CTerms, text_lines: list[str], command: Callable[[int, Branch, str], str]
+    ) -> dict[int, Option]:
+        """One guarded command per branch and choice, appended to ``text_lines``; the options by line.
+
+        ``command(k, branch, call)`` writes branch ``k``'s command, where ``call % 0`` tests its
+        guard and ``call % 1`` takes it.
+        """
+        options: dict[int, Option] = {}
+        for k, b in enumerate(self.rel.branches):
+            text_lines.append(f"  /* {describe(b)} */")
+            for slot, iss in self.options_of(b, c):
+                line = len(text_lines) + 1
+                options[line] = Option(line, k, slot, iss)
+                text_lines.append(command(k, b, f"B{k}(%d, {slot}u, {iss}u)"))
+        return options
+
+    def generate(self) -> PromelaModel:
+        """The model that checks the safety properties and no-deadlock (the properties of :data:`CHECKED`)."""
+        c = CTerms(self.names)
+        blocks = [self.prelude(CHECKED), self.canonical(), self.channel_functions(), *self.problem(c)]
+        blocks.append(self.state_checks(c))
+        blocks.append(self.final_check())
+        ccode = self.c_code(blocks, c)
         asserts = [f"assert(c_expr {{ (!(viol & wanted & {flag(p)})) }})" for p in CHECKED]
         asserts.append("assert(c_expr { (!(viol & V_bounds)) })")
         body_head = [
@@ -778,17 +811,12 @@ class Generator:
             "  /* the state properties, checked once in every state: enabled only where one is violated */",
             "  :: d_step { c_expr { (state_bits()) } -> c_code { viol = state_bits(); }; CHECK }",
         ]
-        text_lines = head + decls + [""] + ccode + body_head
-        options: dict[int, Option] = {}
-        for k, b in enumerate(rel.branches):
-            text_lines.append(f"  /* {describe(b)} */")
-            for slot, iss in self.options_of(b, c):
-                call = f"B{k}(%d, {slot}u, {iss}u)"
-                line = len(text_lines) + 1
-                options[line] = Option(line, k, slot, iss)
-                text_lines.append(
-                    f"  :: d_step {{ c_expr {{ ({call % 0}) }} -> c_code {{ viol = 0; {call % 1}; }}; CHECK }}"
-                )
+        text_lines = self.head("Promela model") + self.declarations() + [""] + ccode + body_head
+
+        def command(k: int, b: Branch, call: str) -> str:
+            return f"  :: d_step {{ c_expr {{ ({call % 0}) }} -> c_code {{ viol = 0; {call % 1}; }}; CHECK }}"
+
+        options = self.commands(c, text_lines, command)
         text_lines += [
             "  /* no-deadlock: where no other command is enabled (SPIN's timeout), the state must be a proper",
             "     final state: nothing in flight, each user done or waiting in LISTEN */",
@@ -797,7 +825,10 @@ class Generator:
             "}",
             "",
         ]
-        return PromelaModel(cfg, rel, "\n".join(text_lines), options, tuple(leaf_name(_zname(t)) for t in self.leaves))
+        return PromelaModel(self.config, self.rel, "\n".join(text_lines), options, self.leaf_names())
+
+    def leaf_names(self) -> tuple[str, ...]:
+        return tuple(leaf_name(_zname(t)) for t in self.leaves)
 
 
 def c_blocks(lines: list[str]) -> list[list[str]]:

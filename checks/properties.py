@@ -591,33 +591,43 @@ def _liveness_result(
     return Result(prop, EXHAUSTED, detail)
 
 
+def establishes_premise(w: World) -> bool:
+    """The premise of establishes: both endpoints opening (LISTEN, SYN-SENT, SYN-RECEIVED), not both LISTEN."""
+    return _opening(w.a) and _opening(w.b) and not (w.a.state is LISTEN and w.b.state is LISTEN)
+
+
+def establishes_goal(w: World) -> bool:
+    """The goal of establishes: both endpoints synchronized, or one of them CLOSED (it gave up)."""
+    both_synced = w.a.state in SYNCHRONIZED and w.b.state in SYNCHRONIZED
+    return both_synced or w.a.state is CLOSED or w.b.state is CLOSED
+
+
+def closes_premise(w: World) -> bool:
+    """The premise of closes: both users have called CLOSE (and neither endpoint is CLOSED yet)."""
+    return _closing(w.a) and _closing(w.b)
+
+
+def closes_goal(w: World, inc_a: int, inc_b: int) -> bool:
+    """The goal of closes for the incarnations ``inc_a`` and ``inc_b``: each CLOSED, or a later incarnation."""
+    return (w.a.state is CLOSED or w.a.inc > inc_a) and (w.b.state is CLOSED or w.b.inc > inc_b)
+
+
 def _establishes_result(ex: Exploration, prop: Property) -> Result:
     states = ex.states
-
-    def goal(sid: int) -> bool:
-        a, b = states[sid].a, states[sid].b
-        both_synced = a.state in SYNCHRONIZED and b.state in SYNCHRONIZED
-        return both_synced or a.state is CLOSED or b.state is CLOSED
-
-    premise = [
-        sid
-        for sid, w in enumerate(states)
-        if _opening(w.a) and _opening(w.b) and not (w.a.state is LISTEN and w.b.state is LISTEN)
-    ]
-    return _liveness_result(ex, prop, {"all": (premise, goal)})
+    premise = [sid for sid, w in enumerate(states) if establishes_premise(w)]
+    return _liveness_result(ex, prop, {"all": (premise, lambda sid: establishes_goal(states[sid]))})
 
 
 def _closes_result(ex: Exploration, prop: Property) -> Result:
     states = ex.states
     groups: dict[object, tuple[list[int], Callable[[int], bool]]] = {}
     for sid, w in enumerate(states):
-        if _closing(w.a) and _closing(w.b):
+        if closes_premise(w):
             key = (w.a.inc, w.b.inc)
             if key not in groups:
 
                 def goal(s: int, ia: int = w.a.inc, ib: int = w.b.inc) -> bool:
-                    a, b = states[s].a, states[s].b
-                    return (a.state is CLOSED or a.inc > ia) and (b.state is CLOSED or b.inc > ib)
+                    return closes_goal(states[s], ia, ib)
 
                 groups[key] = ([], goal)
             groups[key][0].append(sid)

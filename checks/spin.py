@@ -12,6 +12,7 @@ the model has slots) makes it try again with twice the slots.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -23,8 +24,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.bmc import EngineDisagreement, counterexample_of
+from checks.liveness import fair_class
 from checks.promela import CHECKED, Option, PromelaModel, generate
-from checks.properties import EXHAUSTED, PARTIAL, UNKNOWN, Property, Result
+from checks.promela_liveness import LIVENESS, generate_liveness, property_bit
+from checks.properties import (
+    CLOSES,
+    EXHAUSTED,
+    PARTIAL,
+    UNKNOWN,
+    VIOLATED,
+    Counterexample,
+    Property,
+    Result,
+    closes_goal,
+    closes_premise,
+    establishes_goal,
+    establishes_premise,
+)
 from checks.report import Run
 from checks.symbolic import Relation
 from checks.symstate import Bounds
@@ -42,6 +58,10 @@ BITSTATE_BITS = 32
 MAX_SLOTS = 32
 #: Segments per channel of the model when the configuration sets no capacity (doubled while they overflow).
 SPIN_SLOTS = 8
+#: What SPIN checks: the safety model's properties, then the liveness model's.
+SPIN_CHECKS: tuple[Property, ...] = CHECKED + LIVENESS
+#: pan's depth limit (-m) for the liveness model's nested depth-first search, unless the Search sets one.
+LIVENESS_DEPTH = 1_000_000
 
 
 class SpinUnavailable(RuntimeError):
@@ -110,12 +130,14 @@ class PanReport:
     error: str | None  # the assertion pan reports violated
     text: str
     hash_factor: float | None = None  # bitstate: bits in the hash array per state stored (best if > 100)
+    accepting: bool = False  # pan -a found an acceptance cycle
+    unreached: frozenset[int] = frozenset()  # the lines of the model whose statements pan lists as unreached
 
     @property
     def complete(self) -> bool:
         """pan searched every state: no error stopped it, and neither its depth limit nor memory did."""
         cut = ("Search not completed", "max search depth too small", "out of memory")
-        return self.error is None and not any(c in self.text for c in cut)
+        return self.error is None and not self.accepting and not any(c in self.text for c in cut)
 
     @staticmethod
     def parse(text: str, seconds: float) -> PanReport:
@@ -125,6 +147,7 @@ class PanReport:
 
         m = re.search(r"assertion violated \((.*)\) \(at depth", text)
         factor = re.search(r"hash factor: ([\d.e+]+)", text)
+        unreached = text.split("unreached in proctype", 1)[1] if "unreached in proctype" in text else ""
         return PanReport(
             states=int(number(r"([\d.e+]+) states, stored")),
             transitions=int(number(r"([\d.e+]+) transitions \(= stored\+matched\)")),  # 1.12e+08 from 10**8 on
@@ -135,6 +158,8 @@ class PanReport:
             error=m.group(1).strip() if m else None,
             text=text,
             hash_factor=float(factor.group(1)) if factor else None,
+            accepting=re.search(r"acceptance cycle \(at depth", text) is not None,
+            unreached=frozenset(int(n) for n in re.findall(r"model\.pml:(\d+), state", unreached)),
         )
 
 
@@ -178,6 +203,26 @@ class Pan:
                 steps.append(self.model.options[line])
         return steps
 
+    def lasso(self, wanted: int) -> tuple[list[Option], int | None, int | None]:
+        """The guarded commands of the last trail of an acceptance cycle, where its cycle starts
+        (an index into them), and where the monitor started (the guess command; None if absent)."""
+        env = dict(os.environ, TCPSPEC_PROPERTIES=str(wanted))
+        out = subprocess.run(["./pan", "-r"], cwd=self.where, env=env, capture_output=True, text=True, check=False)
+        steps: list[Option] = []
+        cycle = guess = None
+        for line in out.stdout.splitlines():
+            if "START OF CYCLE" in line:
+                cycle = len(steps)
+            m = re.search(r"\[D_STEP(\d+)\]", line)
+            if m is None:
+                continue
+            number = int(m.group(1))
+            if number in self.model.options:
+                steps.append(self.model.options[number])
+            elif number == self.model.guess_line:
+                guess = len(steps)
+        return steps, cycle, guess
+
 
 def _run(cmd: list[str], where: Path, what: str) -> None:
     out = subprocess.run(cmd, cwd=where, capture_output=True, text=True, check=False)
@@ -207,14 +252,64 @@ def _choice(machine: Machine, world: World, side: int, iss: int) -> int:
 
 def replay(model: PromelaModel, machine: Machine, options: Sequence[Option]) -> list[World]:
     """The worlds along a trail, by the explicit engine's own transitions."""
+    return replay_labelled(model, machine, options)[0]
+
+
+def replay_labelled(
+    model: PromelaModel, machine: Machine, options: Sequence[Option]
+) -> tuple[list[World], list[Label]]:
+    """The worlds along a trail, and the labels of its steps, by the explicit engine's own transitions."""
     worlds = [machine.initial()]
+    labels = []
     for i, option in enumerate(options):
         label = label_of(model, machine, worlds[-1], option)
         try:
             worlds.append(machine.step(worlds[-1], label).target)
         except KeyError as err:
             raise EngineDisagreement(f"step {i + 1} of SPIN's trail: {err}") from err
-    return worlds
+        labels.append(label)
+    return worlds, labels
+
+
+def liveness_counterexample(
+    model: PromelaModel, machine: Machine, prop: Property, options: Sequence[Option], cycle: int, guess: int
+) -> Result:
+    """The fair run SPIN found that never reaches the goal, checked by the explicit engine's own rules.
+
+    ``options`` are the trail's commands, the loop from index ``cycle`` on (none: the run stops);
+    the premise held after ``guess`` of them.  The explicit engine replays the run and checks
+    what makes it a counterexample: the premise holds where the monitor started, the goal never
+    holds after it, and the run stops in a state with no successor, or its loop returns to the
+    state it left and is fair (every class enabled in all of its states is taken in it).
+    """
+    worlds, labels = replay_labelled(model, machine, options)
+    if not 0 <= guess <= cycle <= len(options):
+        raise EngineDisagreement(f"{prop.name}: SPIN's trail starts its cycle before the premise")
+    first = worlds[guess]
+    if prop is CLOSES:
+        premise = closes_premise(first)
+        reached = [closes_goal(w, first.a.inc, first.b.inc) for w in worlds[guess:]]
+    else:
+        premise = establishes_premise(first)
+        reached = [establishes_goal(w) for w in worlds[guess:]]
+    if not premise or any(reached):
+        raise EngineDisagreement(f"{prop.name}: SPIN's trail does not pass the premise and then avoid the goal")
+    path = [(i + 1, label) for i, label in enumerate(labels[:cycle])]
+    loop = [(i + 1, label) for i, label in enumerate(labels[cycle:], cycle)]
+    if not loop:
+        if machine.successors(worlds[-1]):
+            raise EngineDisagreement(f"{prop.name}: SPIN's run stops in a state that has successors")
+        return Result(prop, VIOLATED, "", Counterexample(path, [], message="the run stops here"))
+    if worlds[cycle] != worlds[-1]:
+        raise EngineDisagreement(f"{prop.name}: SPIN's cycle does not return to the state it left")
+    enabled = [{fair_class(t.label) for t in machine.successors(w)} - {None} for w in worlds[cycle:-1]]
+    taken = {fair_class(label) for label in labels[cycle:]}
+    unfair = set.intersection(*enabled) - taken
+    if unfair:
+        raise EngineDisagreement(
+            f"{prop.name}: SPIN's cycle never takes {sorted(map(str, unfair))}, enabled all along it"
+        )
+    return Result(prop, VIOLATED, "", Counterexample(path, loop, message="the run can repeat the loop forever, fairly"))
 
 
 def counterexample(model: PromelaModel, machine: Machine, prop: Property, options: Sequence[Option]) -> Result:
@@ -250,11 +345,14 @@ def run_spin(
     slots: int | None = None,
     search: Search = Search(),
 ) -> Run:
-    """SPIN's check of the safety properties among ``wanted``, as a :class:`Run`.
+    """SPIN's check of the properties among ``wanted`` that it checks (:data:`SPIN_CHECKS`), as a :class:`Run`.
 
-    Exhaustive, except with ``search.store == "bitstate"``: then what holds is PARTIAL.
+    The safety model is searched first (it counts the states, and finds the slots the model
+    needs); then the liveness model, once per liveness property.  Exhaustive, except with
+    ``search.store == "bitstate"``: then what holds is PARTIAL.
     """
-    props = [p for p in wanted if p in CHECKED]
+    safety = [p for p in wanted if p in CHECKED]
+    live = [p for p in wanted if p in LIVENESS]
     start = time.perf_counter()
     bounds = Bounds.for_config(config, slots or SPIN_SLOTS)
     machine = Machine(config, rules)
@@ -263,22 +361,37 @@ def run_spin(
         model = generate(config, rules, relation=relation)
         with tempfile.TemporaryDirectory(prefix="tcpspec-spin-") as tmp:
             pan = Pan(model, Path(tmp), search)
-            outcome = _check(model, machine, pan, props, search)
+            outcome = _check(model, machine, pan, safety, search)
         if outcome is not None or config.capacity is not None or bounds.channel >= MAX_SLOTS:
             break
         bounds = Bounds.for_config(config, bounds.channel * 2)  # the slots overflowed: more slots
-    seconds = time.perf_counter() - start
     if outcome is None:
-        results = [Result(p, UNKNOWN, f"-- the model's slots overflowed ({bounds.describe()})") for p in props]
+        results = [Result(p, UNKNOWN, f"-- the model's slots overflowed ({bounds.describe()})") for p in safety + live]
+        seconds = time.perf_counter() - start
         return Run(config, machine, results, "spin", seconds, False, "spin: the slots overflowed", {})
     results, reports = outcome
     first = reports[-1]  # the run that searched every state
+    live_results: list[Result] = []
+    live_line = ""
+    live_stats: dict[str, object] = {}
+    if live:
+        live_results, live_reports, compile_seconds = _check_liveness(
+            generate_liveness(config, rules, relation=relation), machine, live, search, first.states
+        )
+        biggest = max(live_reports, key=lambda r: r.states)
+        live_line = (
+            f"; liveness model: {biggest.states:,} states stored, {sum(r.seconds for r in live_reports):.2f} s, "
+            f"compiled in {compile_seconds:.1f} s"
+        )
+        live_stats = {"liveness_states": biggest.states, "liveness_pan_seconds": sum(r.seconds for r in live_reports)}
+    seconds = time.perf_counter() - start
     rate = first.states / first.seconds if first.seconds > 0 else 0.0
     factor = f", hash factor {first.hash_factor:,.1f}" if first.hash_factor is not None else ""
     line = (
         f"spin (pan, {search.describe()}): {first.states:,} states stored, {first.transitions:,} "
         f"transitions, depth {first.depth}, {first.seconds:.2f} s ({rate:,.0f} states/s), "
         f"{first.memory_mb:,.0f} MB{factor}; compiled in {pan.compile_seconds:.1f} s; slots: {bounds.describe()}"
+        f"{live_line}"
     )
     stats = {
         "states": first.states,
@@ -291,9 +404,54 @@ def run_spin(
         "compile_seconds": pan.compile_seconds,
         "store": search.store,
         "hash_factor": first.hash_factor,
+        **live_stats,
     }
     exhaustive = first.complete and search.store != "bitstate"
-    return Run(config, machine, results, "spin", seconds, exhaustive, line, stats)
+    by_prop = {r.prop: r for r in results + live_results}
+    ordered = [by_prop[p] for p in wanted if p in by_prop]
+    return Run(config, machine, ordered, "spin", seconds, exhaustive, line, stats)
+
+
+def liveness_search(search: Search) -> Search:
+    """How pan searches the liveness model: depth first (nested, for acceptance cycles), deep."""
+    return dataclasses.replace(search, breadth_first=False, max_depth=search.max_depth or LIVENESS_DEPTH)
+
+
+def _check_liveness(
+    model: PromelaModel, machine: Machine, props: list[Property], search: Search, states: int
+) -> tuple[list[Result], list[PanReport], float]:
+    """pan -a on the liveness model, once per property; ``states`` is the safety model's count."""
+    live = liveness_search(search)
+    results: list[Result] = []
+    reports: list[PanReport] = []
+    with tempfile.TemporaryDirectory(prefix="tcpspec-spin-live-") as tmp:
+        pan = Pan(model, Path(tmp), live)
+        for p in props:
+            bit = property_bit(p)
+            report = pan.run(bit, ("-a", *live.args))
+            reports.append(report)
+            if report.accepting:
+                options, cycle, guess = pan.lasso(bit)
+                if cycle is None or guess is None:
+                    raise EngineDisagreement(
+                        f"{p.name}: SPIN's trail of an acceptance cycle has no cycle or no premise"
+                    )
+                results.append(liveness_counterexample(model, machine, p, options, cycle, guess))
+            elif report.error is not None:
+                raise EngineDisagreement(f"{p.name}: the liveness model overflows where the safety model does not")
+            elif not report.complete:
+                results.append(Result(p, UNKNOWN, f"-- pan stopped before the end ({report.states:,} states)"))
+            elif report.hash_factor is not None:
+                results.append(
+                    Result(
+                        p,
+                        PARTIAL,
+                        f"({states:,} states; bitstate hash factor {report.hash_factor:,.1f}, best if > 100)",
+                    )
+                )
+            else:
+                results.append(Result(p, EXHAUSTED, f"({states:,} states)"))
+    return results, reports, pan.compile_seconds
 
 
 def explore_spin(config: Config, search: Search) -> tuple[PanReport, Bounds, float]:

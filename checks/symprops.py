@@ -26,7 +26,18 @@ from checks.symbolic import Branch, Relation
 from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEndpoint, SymWorld, same_slots
 from checks.terms import Term
 from spec.config import Config
-from spec.states import CLOSED, CLOSING, LAST_ACK, LISTEN, SYNCHRONIZED, Outcome, TcpState
+from spec.states import (
+    CLOSED,
+    CLOSED_BY_USER,
+    CLOSING,
+    LAST_ACK,
+    LISTEN,
+    SYN_RECEIVED,
+    SYN_SENT,
+    SYNCHRONIZED,
+    Outcome,
+    TcpState,
+)
 
 
 def proper_final(w: SymWorld, config: Config) -> z3.BoolRef:
@@ -105,6 +116,39 @@ def one_connection_per_open(w: SymWorld) -> z3.BoolRef:
             for other, peer_too in records[i + 1 :]:
                 parts.append(z3.Not(z3.And(one, other, (peer == peer_too).e)))
     return z3.And(*parts)
+
+
+def _opening(ep: SymEndpoint) -> z3.BoolRef:
+    return in_states(ep.state, (LISTEN, SYN_SENT, SYN_RECEIVED))
+
+
+def _closing(ep: SymEndpoint) -> z3.BoolRef:
+    return z3.Or(in_states(ep.state, CLOSED_BY_USER), z3.And(ep.close_queued.e, (ep.state != int(CLOSED)).e))
+
+
+def establishes_premise(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.establishes_premise` holds."""
+    both_listen = z3.And((w.a.state == int(LISTEN)).e, (w.b.state == int(LISTEN)).e)
+    return z3.And(_opening(w.a), _opening(w.b), z3.Not(both_listen))
+
+
+def establishes_goal(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.establishes_goal` holds."""
+    both = z3.And(in_states(w.a.state, SYNCHRONIZED), in_states(w.b.state, SYNCHRONIZED))
+    return z3.Or(both, (w.a.state == int(CLOSED)).e, (w.b.state == int(CLOSED)).e)
+
+
+def closes_premise(w: SymWorld) -> z3.BoolRef:
+    """:func:`checks.properties.closes_premise` holds."""
+    return z3.And(_closing(w.a), _closing(w.b))
+
+
+def closes_goal(w: SymWorld, inc_a: Term, inc_b: Term) -> z3.BoolRef:
+    """:func:`checks.properties.closes_goal` holds, for the incarnations ``inc_a`` and ``inc_b``."""
+    return z3.And(
+        z3.Or((w.a.state == int(CLOSED)).e, (w.a.inc > inc_a).e),
+        z3.Or((w.b.state == int(CLOSED)).e, (w.b.inc > inc_b).e),
+    )
 
 
 def changed_by_segment(before: SymEndpoint, after: SymEndpoint) -> z3.BoolRef:
