@@ -114,7 +114,6 @@ class PromelaModel:
     options: dict[int, Option]  # by line
     leaves: tuple[str, ...]  # the Promela variables, in the order of SymWorld.leaves()
     guess_line: int | None = None  # the liveness model: the line of the command that starts the monitor
-    classes: tuple[tuple[int, str], ...] = ()  # the liveness model: its fairness classes, in order
 
 
 # --- Names ------------------------------------------------------------------------------------------

@@ -195,7 +195,7 @@ class LivenessGenerator(Generator):
             "}",
             "",
         ]
-        return PromelaModel(self.config, self.rel, "\n".join(text), options, self.leaf_names(), guess, self.classes)
+        return PromelaModel(self.config, self.rel, "\n".join(text), options, self.leaf_names(), guess)
 
 
 def generate_liveness(

@@ -131,7 +131,6 @@ class PanReport:
     text: str
     hash_factor: float | None = None  # bitstate: bits in the hash array per state stored (best if > 100)
     accepting: bool = False  # pan -a found an acceptance cycle
-    unreached: frozenset[int] = frozenset()  # the lines of the model whose statements pan lists as unreached
 
     @property
     def complete(self) -> bool:
@@ -147,7 +146,6 @@ class PanReport:
 
         m = re.search(r"assertion violated \((.*)\) \(at depth", text)
         factor = re.search(r"hash factor: ([\d.e+]+)", text)
-        unreached = text.split("unreached in proctype", 1)[1] if "unreached in proctype" in text else ""
         return PanReport(
             states=int(number(r"([\d.e+]+) states, stored")),
             transitions=int(number(r"([\d.e+]+) transitions \(= stored\+matched\)")),  # 1.12e+08 from 10**8 on
@@ -159,7 +157,6 @@ class PanReport:
             text=text,
             hash_factor=float(factor.group(1)) if factor else None,
             accepting=re.search(r"acceptance cycle \(at depth", text) is not None,
-            unreached=frozenset(int(n) for n in re.findall(r"model\.pml:(\d+), state", unreached)),
         )
 
 
