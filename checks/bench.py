@@ -143,6 +143,58 @@ def side_by_side(rows: list[dict[str, float | int | str]], spin: list[dict[str, 
     return markdown(columns, merged)
 
 
+def measure_liveness(name: str) -> dict[str, float | int | str]:
+    """establishes and closes on one preset, by the explicit engine and by SPIN's liveness model (a child)."""
+    from checks.promela_liveness import LIVENESS
+    from checks.properties import check
+    from checks.spin import run_spin
+    from spec.presets import preset
+
+    start = time.perf_counter()
+    ex, explicit = check(preset(name), list(LIVENESS))
+    seconds = time.perf_counter() - start
+    spin = run_spin(preset(name), list(LIVENESS))
+    agree = [r.verdict_text for r in explicit] == [r.verdict_text for r in spin.results]
+    return {
+        "preset": name,
+        "states": len(ex.states),
+        "explicit_seconds": round(seconds, 3),
+        "verdicts": ", ".join(f"{r.prop.name} {r.verdict}" for r in explicit),
+        "product_states": int(str(spin.stats["liveness_states"])),
+        "pan_seconds": round(float(str(spin.stats["liveness_pan_seconds"])), 3),
+        "spin_seconds": round(spin.seconds, 2),
+        "agree": "yes" if agree else "NO",
+    }
+
+
+def liveness_table(rows: list[dict[str, float | int | str]]) -> str:
+    """The two engines on establishes and closes, preset by preset."""
+    columns = [
+        ("preset", "preset", "s"),
+        ("states", "states", ","),
+        ("verdicts", "verdicts", "s"),
+        ("explicit s", "explicit_seconds", ""),
+        ("liveness model states", "product_states", ","),
+        ("pan -a s", "pan_seconds", ""),
+        ("spin s in all", "spin_seconds", ""),
+        ("same verdicts", "agree", "s"),
+    ]
+    return markdown(columns, rows)
+
+
+LIVENESS_TEXT = (
+    "\n## Liveness: establishes and closes\n\n"
+    "Both properties under weak fairness, one fresh process per preset. The explicit engine explores the "
+    "preset and searches the strongly connected components of the states after each premise (explicit s: "
+    "both, exploring included). SPIN searches the safety model (to count the states) and then the liveness "
+    "model (checks/promela_liveness.py) once per property with pan -a, a nested depth-first search for "
+    "acceptance cycles; liveness model states is the larger of the two runs' counts: every state with the "
+    "monitor off, and the states after the premise again, with the fairness counter (equal to the states "
+    "column when no premise ever holds). spin s in all includes generating both models and compiling pan "
+    "twice with gcc -O0, which is most of it.\n\n"
+)
+
+
 #: Presets and depths for bounded model checking (the larger presets are beyond BMC today).
 BMC_RUNS = (("handshake", 8), ("simultaneous-open", 8), ("abort", 8), ("lifecycle", 10))
 
@@ -274,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure the explicit and spin engines only, keeping the Z3 sections of --out as they are",
     )
+    parser.add_argument("--liveness", help=argparse.SUPPRESS)  # child-process mode: NAME
     parser.add_argument("--bmc", nargs="+", help=argparse.SUPPRESS)  # child-process mode: NAME DEPTH [PROPERTY]
     parser.add_argument("--induction", nargs="+", help=argparse.SUPPRESS)  # child: NAME any-iss|configured [PROP]
     args = parser.parse_args(argv)
@@ -284,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         name, *more = args.spin
         store, bits, cores = (more[0], int(more[1]), int(more[2])) if more else ("exact", None, 1)
         print(json.dumps(measure_spin(name, store, bits, cores)))
+        return 0
+    if args.liveness:
+        print(json.dumps(measure_liveness(args.liveness)))
         return 0
     if args.bmc:
         print(json.dumps(measure_bmc(args.bmc[0], int(args.bmc[1]), *args.bmc[2:])))
@@ -335,6 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['spin_states_per_second']:>9,} states/s {row['spin_mb']:>7} MB",
             flush=True,
         )
+    live_rows = []
+    for config in presets():
+        row = _child("--liveness", config.name)
+        live_rows.append(row)
+        print(
+            f"liveness {row['preset']:<20} explicit {row['explicit_seconds']:>7} s, spin {row['spin_seconds']:>6} s "
+            f"({row['product_states']:,} states), agree: {row['agree']}",
+            flush=True,
+        )
     engines = (
         "# Benchmarks\n\n"
         "Written by `make bench`. The explicit engine explores each preset (no property checks), one fresh "
@@ -349,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         "and ratios measure speed.\n\n"
         f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()}.\n\n"
         + side_by_side(rows, spin_rows)
+        + LIVENESS_TEXT
+        + liveness_table(live_rows)
     )
     if args.engines_only:
         old = Path(args.out).read_text(encoding="utf-8")

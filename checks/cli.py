@@ -33,6 +33,7 @@ from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_te
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
+from checks.promela_liveness import generate_liveness
 from checks.properties import (
     HOLDS_TO_DEPTH,
     PROPERTIES,
@@ -60,7 +61,7 @@ from checks.sequence import (
     chart_svg,
     chart_text,
 )
-from checks.spin import BITSTATE_BITS, SPIN_SLOTS, STORES, Search, SpinUnavailable, run_spin
+from checks.spin import BITSTATE_BITS, SPIN_CHECKS, SPIN_SLOTS, STORES, Search, SpinUnavailable, run_spin
 from checks.symbolic import Relation
 from checks.symstate import Bounds
 from spec.config import Config, ConfigError, load_config
@@ -284,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a configuration as a model for another tool (promela: SPIN's language)",
         description="promela: the configuration's transition relation, compiled from the rules of spec/, as one "
         "Promela process whose guarded commands are the relation's branches (their C in c_code blocks), with the "
-        "safety properties as assertions. `spin -a FILE; gcc -DNOREDUCE -o pan pan.c; ./pan -E` checks it.",
+        "safety properties as assertions. `spin -a FILE; gcc -DNOREDUCE -o pan pan.c; ./pan -E` checks it. "
+        "With --liveness: the liveness model, the same commands with a monitor for establishes and closes under "
+        "weak fairness, checked by `./pan -a` (its head says how to pick the property).",
     )
     xpt.add_argument("format", choices=["promela"], help="the model's language")
     xpt.add_argument("--config", "-c", required=True, metavar="NAME|FILE", help="a preset name or a TOML file")
@@ -294,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help=f"segments per channel if the configuration sets no capacity ({SPIN_SLOTS})",
+    )
+    xpt.add_argument(
+        "--liveness", action="store_true", help="the liveness model (establishes, closes) instead of the safety model"
     )
     xpt.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
@@ -395,7 +401,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--depth and --symbolic-iss are for --engine bmc or smt: spin searches every state")
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
-    checkable = list(promela.CHECKED) if args.engine == "spin" else supported(list(PROPERTIES))
+    checkable = list(SPIN_CHECKS) if args.engine == "spin" else supported(list(PROPERTIES))
     unsupported = [p.name for p in wanted or () if p not in checkable]
     if args.engine in ("bmc", "smt", "spin") and unsupported:
         raise UsageError(
@@ -715,7 +721,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         config = variant.config(config)
         rules = variant.rules(all_rules())
     bounds = Bounds.for_config(config, args.slots or SPIN_SLOTS)
-    model = promela.generate(config, rules, Relation(config, bounds, rules=rules, per_state=True))
+    relation = Relation(config, bounds, rules=rules, per_state=True)
+    model = generate_liveness(config, rules, relation) if args.liveness else promela.generate(config, rules, relation)
     _emit(model.text, args.output)
     return EXIT_OK
 

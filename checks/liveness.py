@@ -88,12 +88,41 @@ def _classes_enabled(ex: Exploration, u: int) -> set[FairClass]:
     return out
 
 
+def unfair_classes(enabled: Iterable[set[FairClass]], taken: Iterable[FairClass | None]) -> set[FairClass]:
+    """The classes a loop treats unfairly: enabled in every one of its states, and never taken in it.
+
+    ``enabled`` holds, for each state the loop passes, the classes enabled there; ``taken`` the
+    classes of the loop's steps.  A loop is fair, and can repeat forever under weak fairness,
+    exactly when this is empty.
+    """
+    sets = list(enabled)
+    if not sets:
+        return set()
+    return set.intersection(*sets) - {c for c in taken if c is not None}
+
+
+def loop_unfairness(ex: Exploration, lasso: Lasso) -> set[FairClass]:
+    """The classes that ``lasso``'s loop treats unfairly (empty for a fair loop or a dead end)."""
+    if not lasso.loop:
+        return set()
+    here = lasso.prefix[-1][0] if lasso.prefix else 0
+    states = [here] + [v for v, _ in lasso.loop[:-1]]
+    return unfair_classes((_classes_enabled(ex, u) for u in states), (fair_class(label) for _, label in lasso.loop))
+
+
 def _fair_loop(ex: Exploration, graph: nx.DiGraph, component: set[int]) -> list[tuple[int, Label]] | None:
-    """A loop from and back to ``min(component)`` that satisfies weak fairness, or None if none exists."""
+    """A loop from and back to ``min(component)`` that satisfies weak fairness, or None if none exists.
+
+    A fair loop exists exactly when every class enabled in all of the component's states is taken
+    by one of its edges.  The loop built then takes such an edge for each of those classes, and,
+    for each class enabled only in some states, passes a state where it is disabled: no class
+    stays enabled all along the loop without being taken.
+    """
     nodes = sorted(component)
     if len(nodes) == 1 and not graph.has_edge(nodes[0], nodes[0]):
         return None
-    always = set.intersection(*(_classes_enabled(ex, u) for u in nodes))
+    enabled = {u: _classes_enabled(ex, u) for u in nodes}
+    always = set.intersection(*enabled.values())
     taken: dict[FairClass, tuple[int, int, int]] = {}
     for u in nodes:
         for v, lid in ex.successors_of(u):
@@ -103,16 +132,28 @@ def _fair_loop(ex: Exploration, graph: nx.DiGraph, component: set[int]) -> list[
                     taken[c] = (u, v, lid)
     if not always <= set(taken):
         return None  # some class stays enabled and is never taken: no fair run stays here
-    # Build a loop from nodes[0] through an edge of every class that must be taken.
+    sometimes = set().union(*enabled.values()) - always
+    # Waypoints: an edge for each class that must be taken, a state for each class that must pause.
+    waypoints: list[tuple[int, int, int] | int] = [taken[c] for c in sorted(always)]
+    waypoints += [min(u for u in nodes if c not in enabled[u]) for c in sorted(sometimes)]
+    if not waypoints:
+        waypoints = [_any_edge(ex, component, nodes[0])]
     sub = graph.subgraph(component)
-    edges = [taken[c] for c in sorted(always)] or [_any_edge(ex, component, nodes[0])]
     here = nodes[0]
     loop: list[tuple[int, Label]] = []
-    for u, v, lid in edges:
-        loop.extend(_walk(ex, sub, here, u))
-        loop.append((v, ex.labels[lid]))
-        here = v
+    for point in waypoints:
+        if isinstance(point, int):
+            loop.extend(_walk(ex, sub, here, point))
+            here = point
+        else:
+            u, v, lid = point
+            loop.extend(_walk(ex, sub, here, u))
+            loop.append((v, ex.labels[lid]))
+            here = v
     loop.extend(_walk(ex, sub, here, nodes[0]))
+    if not loop:  # every waypoint was the start itself: go round once
+        u, v, lid = _any_edge(ex, component, nodes[0])
+        loop = [(v, ex.labels[lid]), *_walk(ex, sub, v, nodes[0])]
     return loop
 
 

@@ -30,10 +30,12 @@ state in monitor 1 where nothing is enabled goes to ``accept_stuck``, a loop of
 ``skip``: the run stops without reaching the goal.  Only the first monitor
 matters, so one run of pan checks one property (``TCPSPEC_PROPERTIES``).
 
-Its state count is not the explicit engine's: every state appears with monitor 0
-(the guessing commands see the whole reachable graph), and the states after the
-premise appear again with monitor 1 and each value of the count.  If the guess
-is never taken, pan lists its command as unreached: the premise never holds.
+Its state count maps onto the explicit engine's: every reachable state appears
+once with monitor 0 (the other three variables stay 0 there, and the commands are
+the safety model's), and the states after the premise appear again with monitor 1
+or 2 and the values of the others.  So the liveness model has exactly as many
+states as the safety model when the guess is never taken: the premise never
+holds.  Otherwise it has more.
 """
 
 from __future__ import annotations
@@ -153,8 +155,11 @@ class LivenessGenerator(Generator):
         names = ", ".join(f"{k} {'AB'[a] if a < 2 else 'network'} {kind}" for k, (a, kind) in enumerate(self.classes))
         w = self.rel.cur.world
         inc_a, inc_b = (self.names[str(t.e.decl().name())] for t in (w.a.inc, w.b.inc))
+        bits = " or ".join(f"TCPSPEC_PROPERTIES={property_bit(p)} ({p.name})" for p in LIVENESS)
         decls = [
             "",
+            f"/* Check one property per run: spin -a FILE; gcc -DNOREDUCE -o pan pan.c; then {bits} ./pan -a.",
+            "   An acceptance cycle is a fair run that passes the premise and never reaches the goal. */",
             "/* The monitor (see checks/promela_liveness.py): 0 before the premise, 1 after it, 2 once at the goal */",
             "byte monitor = 0;",
             f"/* the fairness classes satisfied, in order: {names} */",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.bmc import EngineDisagreement, counterexample_of
-from checks.liveness import fair_class
+from checks.liveness import fair_class, unfair_classes
 from checks.promela import CHECKED, Option, PromelaModel, generate
 from checks.promela_liveness import LIVENESS, generate_liveness, property_bit
 from checks.properties import (
@@ -91,8 +91,12 @@ class Search:
         if self.cores > 1 and self.breadth_first:
             raise ValueError("pan's multi-core search (-DNCORE) is depth first: set breadth_first=False")
         order = ("-DBFS",) if self.breadth_first else ()
-        # pan's multi-core store is shared memory reserved up front, 2 GB unless -DMEMLIM says more
-        cores = (f"-DNCORE={self.cores}", f"-DMEMLIM={_half_the_memory_mb()}") if self.cores > 1 else ()
+        # pan's multi-core store is shared memory reserved up front, 2 GB unless -DMEMLIM says more;
+        # one core: pan stops at three quarters of the memory (it reports it), before the kernel kills it
+        if self.cores > 1:
+            cores: tuple[str, ...] = (f"-DNCORE={self.cores}", f"-DMEMLIM={_memory_mb(1, 2)}")
+        else:
+            cores = (f"-DMEMLIM={_memory_mb(3, 4)}",)
         return ("-DNOREDUCE", *order, *STORES[self.store], *cores)
 
     @property
@@ -112,9 +116,18 @@ class Search:
         return f"{order}, no reduction{store[self.store]}{cores}, gcc {self.optimize}"
 
 
-def _half_the_memory_mb() -> int:
-    """Half of this machine's physical memory, in MB (pan's -DMEMLIM for a multi-core search)."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**21
+def _memory_mb(numerator: int, denominator: int) -> int:
+    """A fraction of this machine's physical memory, in MB (pan's -DMEMLIM)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * numerator // denominator // 2**20
+
+
+#: What pan prints when it stops short of the end, and what that means.
+_CUT = {
+    "reached -DMEMLIM bound": "out of memory (it may use three quarters of this machine's)",
+    "out of memory": "out of memory",
+    "max search depth too small": "its depth limit (-m) is too small",
+    "Search not completed": "pan says the search was not completed",
+}
 
 
 @dataclass
@@ -135,8 +148,12 @@ class PanReport:
     @property
     def complete(self) -> bool:
         """pan searched every state: no error stopped it, and neither its depth limit nor memory did."""
-        cut = ("Search not completed", "max search depth too small", "out of memory")
-        return self.error is None and not self.accepting and not any(c in self.text for c in cut)
+        return self.error is None and not self.accepting and not any(c in self.text for c in _CUT)
+
+    def stopped(self) -> str:
+        """Why pan stopped before the end, for an UNKNOWN verdict: its memory, or its depth limit."""
+        why = next((why for text, why in _CUT.items() if text in self.text), "an error")
+        return f"-- pan stopped before the end ({self.states:,} states): {why}"
 
     @staticmethod
     def parse(text: str, seconds: float) -> PanReport:
@@ -299,9 +316,8 @@ def liveness_counterexample(
         return Result(prop, VIOLATED, "", Counterexample(path, [], message="the run stops here"))
     if worlds[cycle] != worlds[-1]:
         raise EngineDisagreement(f"{prop.name}: SPIN's cycle does not return to the state it left")
-    enabled = [{fair_class(t.label) for t in machine.successors(w)} - {None} for w in worlds[cycle:-1]]
-    taken = {fair_class(label) for label in labels[cycle:]}
-    unfair = set.intersection(*enabled) - taken
+    enabled = [{c for t in machine.successors(w) if (c := fair_class(t.label)) is not None} for w in worlds[cycle:-1]]
+    unfair = unfair_classes(enabled, (fair_class(label) for label in labels[cycle:]))
     if unfair:
         raise EngineDisagreement(
             f"{prop.name}: SPIN's cycle never takes {sorted(map(str, unfair))}, enabled all along it"
@@ -437,7 +453,7 @@ def _check_liveness(
             elif report.error is not None:
                 raise EngineDisagreement(f"{p.name}: the liveness model overflows where the safety model does not")
             elif not report.complete:
-                results.append(Result(p, UNKNOWN, f"-- pan stopped before the end ({report.states:,} states)"))
+                results.append(Result(p, UNKNOWN, report.stopped()))
             elif report.hash_factor is not None:
                 results.append(
                     Result(
@@ -446,8 +462,12 @@ def _check_liveness(
                         f"({states:,} states; bitstate hash factor {report.hash_factor:,.1f}, best if > 100)",
                     )
                 )
+            elif report.states < states:
+                raise EngineDisagreement(f"{p.name}: the liveness model misses states of the safety model")
             else:
-                results.append(Result(p, EXHAUSTED, f"({states:,} states)"))
+                # Every state appears once before the premise; more states: the monitor started somewhere.
+                detail = "(premise never holds)" if report.states == states else f"({states:,} states)"
+                results.append(Result(p, EXHAUSTED, detail))
     return results, reports, pan.compile_seconds
 
 
@@ -506,7 +526,7 @@ def _check(
         elif p not in verdicts and exhaustive.complete:
             verdicts[p] = Result(p, EXHAUSTED, f"({states:,} states)")
         elif p not in verdicts:
-            verdicts[p] = Result(p, UNKNOWN, f"-- pan stopped before the end ({states:,} states)")
+            verdicts[p] = Result(p, UNKNOWN, exhaustive.stopped())
     return [verdicts[p] for p in props], reports
 
 

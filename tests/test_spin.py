@@ -1,7 +1,8 @@
 """SPIN, on the Promela model generated from the rules, agrees with the explicit engine.
 
 Every preset: the same number of reachable states (exactly: the model stores one SPIN state per
-world), the same depth, the same verdict on every safety property and on no-deadlock.  Broken rules: SPIN finds the
+world), the same depth, the same verdict on every property it checks: the safety properties, no-deadlock, and
+establishes and closes under weak fairness.  Broken rules: SPIN finds the
 violation, and its trail, replayed through the explicit engine, is as short as breadth-first search's.
 The C that the model computes with is held against z3 on the values where 32-bit arithmetic wraps.
 """
@@ -20,8 +21,9 @@ import z3
 from checks.catalogue import cases
 from checks.cli import main
 from checks.promela import CHECKED, CTerms, generate
+from checks.promela_liveness import LIVENESS, property_bit
 from checks.properties import PARTIAL, VIOLATED, check, property_named
-from checks.spin import PanReport, Search, run_spin
+from checks.spin import SPIN_CHECKS, PanReport, Search, run_spin
 from checks.symbolic import Relation
 from checks.terms import Term
 from checks.trace import build_trace, format_trace
@@ -41,14 +43,22 @@ LARGE = ("lossy", "chaos", "incarnations", "lost-ack")
 
 
 def assert_spin_agrees(name: str) -> None:
-    """SPIN's states, depth and safety verdicts on preset ``name`` are the pinned ones of the explicit engine."""
-    run = run_spin(preset(name), list(CHECKED))
+    """SPIN's states, depth and verdicts on preset ``name`` are the pinned ones of the explicit engine.
+
+    The verdicts are those of every property SPIN checks: the safety properties, and the liveness
+    properties under weak fairness, whose model has each state once before the premise and the
+    states after it again (more states exactly when the premise holds somewhere).
+    """
+    run = run_spin(preset(name), list(SPIN_CHECKS))
     pinned = MANIFEST[name]
     assert run.complete
     assert run.stats["states"] == pinned["states"]
     assert run.stats["spin_states"] == pinned["states"]  # no mapping: one SPIN state per world
     assert run.stats["depth"] == pinned["depth"]
-    assert {r.prop.name: r.verdict_text for r in run.results} == {p.name: pinned["verdicts"][p.name] for p in CHECKED}
+    verdicts = {r.prop.name: r.verdict_text for r in run.results}
+    assert verdicts == {p.name: pinned["verdicts"][p.name] for p in SPIN_CHECKS}
+    live = run.stats["liveness_states"]
+    assert isinstance(live, int) and live >= pinned["states"]
 
 
 @pytest.mark.parametrize("name", [c.name for c in presets() if c.name not in LARGE])
@@ -198,6 +208,19 @@ def test_the_export_is_deterministic_and_cites_the_rfc(tmp_path: Path) -> None:
     assert len(model.options) == text.count(":: d_step { c_expr { (B")
 
 
+def test_the_liveness_export_has_the_monitor_and_says_how_to_check_it(tmp_path: Path) -> None:
+    out = tmp_path / "live.pml"
+    assert main(["export", "promela", "-c", "lifecycle", "--liveness", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "Promela liveness model of configuration 'lifecycle'" in text
+    assert "accept_fair:" in text and "accept_stuck:" in text and "byte monitor = 0;" in text
+    for p in LIVENESS:
+        assert f"TCPSPEC_PROPERTIES={property_bit(p)} ({p.name})" in text
+    safety = generate(preset("lifecycle"), relation=Relation(preset("lifecycle"), per_state=True))
+    # the safety model's commands, each guarded by the monitor, and one more: the guess
+    assert text.count(":: d_step { c_expr { ((now.monitor == 0 ||") == len(safety.options)
+
+
 def test_the_export_refuses_what_it_cannot_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "big.toml"
     config.write_text(
@@ -260,8 +283,20 @@ def test_pan_s_counts_are_read_in_scientific_notation_too() -> None:
     assert (report.states, report.transitions, report.hash_factor) == (17_082_759, 112_087_070, 62.8576)
 
 
+def test_a_search_cut_short_by_memory_says_so() -> None:
+    text = "pan: reached -DMEMLIM bound\n\t1.8e+10 bytes used\n 5000000 states, stored\n"
+    report = PanReport.parse(text, 1.0)
+    assert not report.complete
+    assert report.stopped() == (
+        "-- pan stopped before the end (5,000,000 states): out of memory (it may use three quarters of this machine's)"
+    )
+    assert PanReport.parse(" 28 states, stored\n", 1.0).complete
+
+
 def test_a_search_gives_pan_the_flags_it_names() -> None:
-    assert Search().defines == ("-DNOREDUCE", "-DBFS")  # breadth first: shortest trails
+    assert Search().defines[:2] == ("-DNOREDUCE", "-DBFS")  # breadth first: shortest trails
+    one, two = Search().defines[2], Search(breadth_first=False, cores=2).defines[2]
+    assert one.startswith("-DMEMLIM=") and int(one.split("=")[1]) > int(two.split("=")[1]) > 0
     assert Search().args == ("-E",)
     assert Search("bitstate").args == ("-E", "-w32")
     assert Search("collapse", hash_bits=26, max_depth=10_000).args == ("-E", "-w26", "-m10000")
