@@ -130,14 +130,12 @@ def _fair_loop(ex: Exploration, graph: nx.DiGraph, component: set[int]) -> list[
                 c = fair_class(ex.labels[lid])
                 if c is not None and c not in taken:
                     taken[c] = (u, v, lid)
-    if not always <= set(taken):
+    if unfair_classes(enabled.values(), taken):
         return None  # some class stays enabled and is never taken: no fair run stays here
     sometimes = set().union(*enabled.values()) - always
     # Waypoints: an edge for each class that must be taken, a state for each class that must pause.
     waypoints: list[tuple[int, int, int] | int] = [taken[c] for c in sorted(always)]
     waypoints += [min(u for u in nodes if c not in enabled[u]) for c in sorted(sometimes)]
-    if not waypoints:
-        waypoints = [_any_edge(ex, component, nodes[0])]
     sub = graph.subgraph(component)
     here = nodes[0]
     loop: list[tuple[int, Label]] = []
@@ -151,7 +149,7 @@ def _fair_loop(ex: Exploration, graph: nx.DiGraph, component: set[int]) -> list[
             loop.append((v, ex.labels[lid]))
             here = v
     loop.extend(_walk(ex, sub, here, nodes[0]))
-    if not loop:  # every waypoint was the start itself: go round once
+    if not loop:  # no waypoint, or only the start itself: go round once
         u, v, lid = _any_edge(ex, component, nodes[0])
         loop = [(v, ex.labels[lid]), *_walk(ex, sub, v, nodes[0])]
     return loop
