@@ -464,14 +464,15 @@ def main(argv: list[str] | None = None) -> int:
         induction_alone.append(f"- {row['config']}: " + "; ".join(times) + "\n")
     text = (
         engines + large_section + "\n## Bounded model checking with Z3\n\n"
-        "`bmc` of the six safety properties, one fresh process per preset: compiling the rules into the "
-        "relation, then one incremental QF_BV solver unrolled depth by depth.\n\n"
+        f"`bmc` of the {len(ALONE_PROPERTIES)} safety properties, one fresh process per preset: compiling the "
+        "rules into the relation, then one incremental QF_BV solver unrolled depth by depth.\n\n"
         + bmc_table(bmc_rows)
         + "\nEach property checked alone (seconds in all, compiling included):\n\n"
         + per_property
         + "\n## Proofs by induction with Z3\n\n"
-        "`prove` (Houdini over the strengthening invariants of `checks/invariants.py`) of the six safety "
-        "properties together, one fresh process per configuration, each run given up to "
+        "`prove` (Houdini over the strengthening invariants of `checks/invariants.py`) of the "
+        f"{len(ALONE_PROPERTIES)} safety properties together, one fresh process per configuration, each run "
+        "given up to "
         f"{INDUCTION_SECONDS:g} s.\n\n"
         + induction_table(induction_rows)
         + "\nEach property proved alone (its own candidates and the invariants; seconds in all):\n\n"
