@@ -217,8 +217,9 @@ def test_the_liveness_export_has_the_monitor_and_says_how_to_check_it(tmp_path: 
     for p in LIVENESS:
         assert f"TCPSPEC_PROPERTIES={property_bit(p)} ({p.name})" in text
     safety = generate(preset("lifecycle"), relation=Relation(preset("lifecycle"), per_state=True))
-    # the safety model's commands, each guarded by the monitor, and one more: the guess
+    # the safety model's commands, each guarded by the monitor; and one more, the guess that starts it
     assert text.count(":: d_step { c_expr { ((now.monitor == 0 ||") == len(safety.options)
+    assert text.count(":: d_step { c_expr { (now.monitor == 0 && premise() && !goal_at(") == 1
 
 
 def test_the_export_refuses_what_it_cannot_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
