@@ -402,11 +402,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.engine == "all" and args.symbolic_iss:
         raise UsageError("--symbolic-iss checks more than the explicit engine can: use it with --engine bmc or smt")
     checkable = list(SPIN_CHECKS) if args.engine == "spin" else supported(list(PROPERTIES))
-    unsupported = [p.name for p in wanted or () if p not in checkable]
+    unsupported = [p for p in wanted or () if p not in checkable]
     if args.engine in ("bmc", "smt", "spin") and unsupported:
+        where = [f"{p.name} ({'explicit or spin' if p in SPIN_CHECKS else 'explicit'})" for p in unsupported]
         raise UsageError(
             f"--engine {args.engine} checks {', '.join(p.name for p in checkable)}; not "
-            f"{', '.join(unsupported)}: use --engine explicit or all"
+            f"{', '.join(where)}: use that engine, or --engine all"
         )
     if args.engine in ("bmc", "smt", "spin", "all"):
         for c in configs:

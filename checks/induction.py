@@ -16,7 +16,9 @@ those false in some initial state, then ask Z3 for a step from a state satisfyin
 to one that falsifies some; drop what it falsifies and ask again.  What is left when Z3 answers
 "unsat" is the largest inductive subset of the candidates; a property is PROVED when all its
 instances survive (for a property of transitions: when no step from a state of ``Inv`` violates
-it), and otherwise UNKNOWN, with the CTI that removed it.
+it), and otherwise UNKNOWN, with the CTI that removed it.  no-deadlock is checked against ``Inv``
+instead of joining it (:data:`checks.symprops.IMPLIED`): PROVED when no state of ``Inv`` is a
+deadlock, since every reachable state is one of them.
 
 The bounded slots of :mod:`checks.symstate` are part of the claim: the instance "the slots hold the
 state" must survive too, or nothing is proved (a state the slots cannot hold is not the model's).
@@ -35,7 +37,7 @@ import z3
 from checks.invariants import STRENGTHENING, Instance, Invariant, instances, property_instances
 from checks.properties import PROVED, UNKNOWN, Property, Result
 from checks.symbolic import Frame, Relation
-from checks.symprops import SYMBOLIC, rules_problem
+from checks.symprops import IMPLIED, SYMBOLIC, rules_problem
 from checks.symstate import Bounds, model_value
 from spec.config import Config
 from spec.machine import SIDE_NAMES, AmbiguousRules, IncompleteRules, Machine, World
@@ -49,13 +51,16 @@ class Cti:
     """A counterexample to induction: a state satisfying the surviving candidates, a step, and what it broke."""
 
     before: World | None  # None: a field is outside its domain, no World has it (see ``event``)
-    after: World | None
+    after: World | None  # None with a ``before``: no step, the state itself violates a property checked against the set
     event: str
     broken: list[str]
 
     def text(self) -> str:
         lines = ["counterexample to induction (a state that satisfies every candidate still standing):"]
-        if self.before is None or self.after is None:
+        if self.before is not None and self.after is None:  # a property checked against the set, no step
+            lines += ["  " + line for line in world_text(self.before)]
+            lines.append(f"  {self.event}")
+        elif self.before is None or self.after is None:
             lines.append(f"  {self.event}")
         else:
             lines += ["  " + line for line in world_text(self.before)]
@@ -103,7 +108,7 @@ def prove(
     rel = relation or Relation(config, bounds, rules=rules)
     compiled = time.perf_counter() - start
     props = [p for p in wanted if p in SYMBOLIC]
-    state_props = [p for p in props if SYMBOLIC[p][1] == "state"]
+    state_props = [p for p in props if SYMBOLIC[p][1] == "state" and p not in IMPLIED]
     cands: list[Instance] = instances(invariants, rel) + property_instances(state_props, rel)
     f0, f1 = rel.frame(0), rel.frame(1)
     dropped: dict[str, str] = {}
@@ -181,12 +186,13 @@ def counterexample_to_induction(
 ) -> Cti | None:
     """Whether ``invariants`` and the wanted state properties, all of them, are inductive as they stand.
 
-    None if they are (and hold initially); else a CTI: a step from a state satisfying all of them to
-    one that breaks some (or, for a formula false initially, the initial state and no step).  With
+    None if they are (and hold initially, and imply the wanted properties of :data:`IMPLIED`); else a CTI:
+    a step from a state satisfying all of them to one that breaks some (or, for a formula false initially,
+    the initial state and no step; for an implied property, a state of the set that violates it).  With
     ``only``, just the instances of those names (for example what :func:`prove` kept) take part.
     """
     rel = relation or Relation(config)
-    props = [p for p in wanted if p in SYMBOLIC and SYMBOLIC[p][1] == "state"]
+    props = [p for p in wanted if p in SYMBOLIC and SYMBOLIC[p][1] == "state" and p not in IMPLIED]
     cands = instances(invariants, rel) + property_instances(props, rel)
     if only is not None:
         cands = [c for c in cands if c.name in only]
@@ -201,11 +207,21 @@ def counterexample_to_induction(
     solver.add(rel.step(f0, f1), z3.Not(rel.on_frame(rules_problem(rel), f0)))
     solver.add(*[rel.on_frame(c.formula, f0) for c in cands])
     after = {c.name: rel.on_frame(c.formula, f1) for c in cands}
-    if solver.check(z3.Or(*[z3.Not(a) for a in after.values()])) != z3.sat:
-        return None
-    model = solver.model()
-    broken = [n for n, a in after.items() if z3.is_false(model.eval(a, model_completion=True))]
-    return _cti(rel, model, f0, f1, broken)
+    if solver.check(z3.Or(*[z3.Not(a) for a in after.values()])) == z3.sat:
+        model = solver.model()
+        broken = [n for n, a in after.items() if z3.is_false(model.eval(a, model_completion=True))]
+        return _cti(rel, model, f0, f1, broken)
+    # Inductive: the properties checked against the set must follow from it, state by state.
+    for p in [p for p in wanted if p in IMPLIED]:
+        alone = z3.SolverFor("QF_BV")
+        alone.add(*[rel.on_frame(c.formula, f0) for c in cands], rel.on_frame(SYMBOLIC[p][0](rel), f0))
+        if alone.check() == z3.sat:
+            try:
+                world: World | None = f0.world.to_world(model_value(alone.model()), rel.config.reorder)
+            except (ValueError, IndexError):
+                world = None
+            return Cti(world, None, f"(no step: this state of the set violates {p.name})", [p.name])
+    return None
 
 
 def _verdicts(
@@ -231,6 +247,17 @@ def _verdicts(
         return results
     kept = len(alive)
     for p in props:
+        if p in IMPLIED:
+            # No state of the inductive set violates it (the set holds in every reachable state).
+            # A solver of its own: the one above holds a step from every state it considers.
+            alone = z3.SolverFor("QF_BV")
+            alone.add(*[rel.on_frame(c.formula, f0) for c in alive], rel.on_frame(SYMBOLIC[p][0](rel), f0))
+            if alone.check() == z3.unsat:
+                results.append(Result(p, PROVED, f"by induction: no state of the {kept} inductive facts violates it"))
+            else:
+                state = _state(rel, alone.model(), f0)
+                results.append(Result(p, UNKNOWN, "no proof: a state of the invariant violates it\n" + state))
+            continue
         if SYMBOLIC[p][1] == "state":
             if p.name in dropped:
                 results.append(Result(p, UNKNOWN, f"no proof: not inductive with the invariants\n{dropped[p.name]}"))
@@ -250,6 +277,16 @@ def _verdicts(
                 Result(p, UNKNOWN, "no proof: a step from a state of the invariant violates it\n" + cti.text())
             )
     return results
+
+
+def _state(rel: Relation, model: z3.ModelRef, f: Frame) -> str:
+    """A state of the inductive set that violates a property checked against it (no step: it is one state)."""
+    try:
+        world = f.world.to_world(model_value(model), rel.config.reorder)
+    except (ValueError, IndexError) as err:
+        return f"a state with a field outside its domain ({err})"
+    lines = ["a state that satisfies every inductive fact:", *["  " + line for line in world_text(world)]]
+    return "\n".join(lines)
 
 
 def _cti(rel: Relation, model: z3.ModelRef, f0: Frame, f1: Frame, broken: list[str]) -> Cti:

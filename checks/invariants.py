@@ -35,8 +35,11 @@ from spec.states import (
     Outcome,
     TcpState,
 )
+from spec.timeouts import SENDING_STATES
 
 TIMER_BITS = (1 << SMALL_BITS) - 1  # a stopped timer
+#: The states in which a retransmission timer can run: something that occupies sequence space may be unacknowledged.
+RETRANSMITTING = frozenset({SYN_SENT, SYN_RECEIVED}) | SENDING_STATES
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,10 @@ def user_calls(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
         # An active opener reaches SYN-RECEIVED only on a bare SYN: a simultaneous open (§3.5, Figure 7).
         crossed = z3.And(_is(ep.state, (SYN_RECEIVED,)), z3.Not(ep.passive.e))
         out.append((f"{name}.simultaneous", z3.Implies(crossed, _opened_actively(peer_cfg, peer.pc))))
+        # A queued CLOSE waits for the data before it, in the state it was called in or the one the handshake
+        # leads to; the FIN is formed on leaving CLOSE-WAIT, and before FIN-WAIT-2 or TIME-WAIT (§3.10.4).
+        waits = (SYN_RECEIVED, TcpState.ESTABLISHED, TcpState.FIN_WAIT_1, TcpState.CLOSING, TcpState.CLOSE_WAIT)
+        out.append((f"{name}.close-queued", z3.Implies(ep.close_queued.e, _is(ep.state, waits))))
         peer_closes = _calls_before(peer_cfg, peer.pc, (Call.CLOSE,))
         out.append((f"{name}.peer-fin", z3.Implies(_is(ep.state, FIN_RECEIVED), peer_closes != 0)))
     return out
@@ -509,10 +516,9 @@ def segments_in_flight(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
     return out
 
 
-def _unbounded_in_order(config: Config) -> bool:
-    """Segments arrive in order and are sent once (no reordering, duplication or retransmission), and the
-    network has no capacity of its own: only the protocol bounds what is in flight."""
-    return not config.reorder and not config.duplicate and config.retries is None and config.capacity is None
+def _in_order_once(config: Config) -> bool:
+    """Segments arrive in order and are sent once: no reordering, duplication or retransmission."""
+    return not config.reorder and not config.duplicate and config.retries is None
 
 
 def _ended(e: SymEnded, outcome: Outcome) -> z3.BoolRef:
@@ -522,18 +528,33 @@ def _ended(e: SymEnded, outcome: Outcome) -> z3.BoolRef:
 def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     """Facts of a connection's life, from the user's calls to the last ACK.
 
-    Built only for unbounded in-order networks, where the lifecycle proof needs (and checks) them.
-    Elsewhere the proofs do without them, and as candidates they made each of Houdini's queries
-    slow: on reorder-capacity-2, 50-70 s a query with them, 186 queries in 120 s without.
+    Built only for networks that keep order and send each segment once (with or without a capacity), where the
+    proofs of the lifecycle and of no-deadlock need (and check) them.  Elsewhere the proofs do without them,
+    and as candidates they made each of Houdini's queries slow: on reorder-capacity-2, 50-70 s a query with
+    them, 186 queries in 120 s without.
     """
-    if not _unbounded_in_order(rel.config):
+    if not _in_order_once(rel.config):
         return []
     out = []
     for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
         # A WAIT returned only in the states its rule accepts, and the TCB has not left them since (until
         # the next OPEN or LISTEN): WAIT-OPEN leaves it synchronized or closed, WAIT-EOF past the peer's FIN.
+        for k, call in enumerate(cfg.script):
+            if call is Call.CLOSE:
+                # After CLOSE the TCB closes: its FIN is queued or sent, or it is gone (§3.10.4).
+                closing = z3.Or(_is(ep.state, CLOSED_BY_USER | {CLOSED}), ep.close_queued.e)
+                out.append((f"{name}.closed[{k}]", z3.Implies(_between(ep.pc, k, cfg), closing)))
         for k, after in _waits(cfg, rel):
             out.append((f"{name}.waited[{k}]", z3.Implies(_between(ep.pc, k, cfg), _is(ep.state, after))))
+        if not _closes_before(peer_cfg, Call.WAIT_EOF):
+            # ...so this endpoint closes actively: the peer's FIN comes only after it received ours, and acknowledges
+            # it, so we go from FIN-WAIT to TIME-WAIT, never to CLOSE-WAIT, LAST-ACK or CLOSING.
+            second = (TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING)
+            out.append((f"{name}.active-close", z3.Not(_is(ep.state, second))))
+            for j, e in enumerate(ep.history.items):
+                out.append(
+                    (f"{name}.active-close[{j}]", z3.Implies(ep.history.used(j).e, z3.Not(_is(e.state, second))))
+                )
         if not _closes_before(cfg, Call.WAIT_EOF):
             # Its user closes only after the peer's FIN (WAIT-EOF): a passive close, CLOSE-WAIT to LAST-ACK.
             first = (TcpState.FIN_WAIT_1, TcpState.FIN_WAIT_2, TcpState.CLOSING, TcpState.TIME_WAIT)
@@ -542,6 +563,10 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
                 out.append(
                     (f"{name}.passive-close[{j}]", z3.Implies(ep.history.used(j).e, z3.Not(_is(e.state, first))))
                 )
+            # Its FIN, sent from CLOSE-WAIT (or again from LAST-ACK), acknowledges the peer's FIN.
+            for i, s in enumerate(chan.items):
+                fin = z3.And(chan.used(i).e, s.FIN.e, _has_iss(peer), (s.inc == peer.peer_inc).e, _has_irs(peer))
+                out.append((f"{name}>[{i}].fin-acks-fin", z3.Implies(fin, s.ack.e == peer.snd_nxt.e)))
         # The first OPEN or LISTEN finds the endpoint CLOSED and creates its first TCB (§3.10.1).
         opened = _calls_before(cfg, ep.pc, (Call.OPEN, Call.LISTEN)) + int(cfg.listening)
         out.append((f"{name}.first", (ep.inc != 0).e == (opened != 0)))
@@ -572,6 +597,18 @@ def _fin_received(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[s
         ended = z3.And(ep.history.used(j).e, _is(e.state, FIN_RECEIVED), (e.peer_inc == peer.inc).e, _has_iss(peer))
         out.append((f"{name}.fin-was-sent[{j}]", z3.Implies(ended, _fin_sent(peer))))
     for k, e in enumerate(peer.history.items):
+        # A peer incarnation that closed normally in LAST-ACK or TIME-WAIT had its FIN acknowledged: we got it.
+        acked = z3.And(
+            peer.history.used(k).e,
+            _ended(e, Outcome.CLOSED),
+            _is(e.state, (TcpState.LAST_ACK, TcpState.TIME_WAIT)),
+            _has_irs(ep),
+            (ep.peer_inc == k + 1).e,
+        )
+        out.append((f"{name}.fin-acked-by[{k}]", z3.Implies(acked, got_fin)))
+        # ...and its FIN, sent from CLOSE-WAIT, acknowledged ours: we are in TIME-WAIT.
+        passive = z3.And(acked, (e.state == int(TcpState.LAST_ACK)).e)
+        out.append((f"{name}.fin-acked-by[{k}].time-wait", z3.Implies(passive, _is(ep.state, (TcpState.TIME_WAIT,)))))
         gone = z3.And(got_fin, peer.history.used(k).e, (ep.peer_inc == k + 1).e)
         out.append((f"{name}.fin-was-sent-by[{k}]", z3.Implies(gone, _is(e.state, CLOSED_BY_USER))))
         out.append((f"{name}.fin-all[{k}]", z3.Implies(gone, ep.delivered.length.e == e.sent.e)))
@@ -672,14 +709,15 @@ def _segments_sent(
 def fifo_channels(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     """What bounds the segments in flight when the network does not: order, and each segment sent once.
 
-    With a capacity the network bounds them itself, and with reordering, duplication or retransmission
-    these facts are false; so they are built only for unbounded in-order networks.
+    With reordering, duplication or retransmission these facts are false, so they are built only for networks
+    that keep order and send each segment once.  With a capacity the network bounds what is in flight itself,
+    and a segment dropped at a full channel makes some of them false; Houdini drops those (on the bounded
+    handshake none is: the facts carry its proof of no-deadlock).
     """
-    if not _unbounded_in_order(rel.config):
+    if not _in_order_once(rel.config):
         return []
     out = []
     for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
-        peer_chan = w.ba if chan is w.ab else w.ab
         mine = z3.BitVecVal(cfg.sends + 2, SEQ_BITS)  # SYN, the units, FIN
         theirs = z3.BitVecVal(peer_cfg.sends + 2, SEQ_BITS)
         items = chan.items
@@ -718,72 +756,6 @@ def fifo_channels(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
             # ...and with nothing in flight, the peer has received everything sent.
             synced = z3.And((chan.length == 0).e, _has_iss(ep), _has_irs(peer), (peer.peer_inc == ep.inc).e)
             out.append((f"{name}>empty", z3.Implies(synced, peer.rcv_nxt.e == ep.snd_nxt.e)))
-        if len(cfg.incarnations) == 1 and len(peer_cfg.incarnations) == 1 and not rel.config.crash:
-            # One incarnation each, in order, each segment once: every ACK that arrives is acceptable, so
-            # no TCB answers one with a RST and lives on (§3.10.7.3-4); only CLOSED or ABORT sends RST.
-            for i, s in enumerate(items):
-                live = z3.And(chan.used(i).e, s.RST.e, (s.inc == ep.inc).e, _has_iss(ep))
-                out.append((f"{name}>[{i}].no-live-rst", z3.Not(live)))
-                # ...a RST from the peer before it ever opened answers our SYN, which it took: no
-                # incarnation of the peer has that SYN.
-                refusal = z3.BoolVal(False)
-                if i < len(peer_chan.items):
-                    r = peer_chan.items[i]
-                    refusal = z3.And(peer_chan.used(i).e, r.RST.e, (r.inc == 0).e)
-                taken = z3.Or(
-                    z3.And(_has_irs(peer), (peer.peer_inc == ep.inc).e),
-                    *[
-                        z3.And(peer.history.used(k).e, (f.peer_inc == ep.inc).e)
-                        for k, f in enumerate(peer.history.items)
-                    ],
-                    *[z3.And(chan.used(k).e, f.SYN.e, (f.inc == ep.inc).e) for k, f in enumerate(items)],
-                )
-                out.append((f"{name}<[{i}].refusal", z3.Implies(z3.And(refusal, _has_iss(ep)), z3.Not(taken))))
-                # ...every ACK acknowledges what the peer's (only) incarnation has sent...
-                acking = z3.And(chan.used(i).e, s.ACK.e, z3.Not(s.RST.e), _has_iss(peer))
-                sent_by_peer = _inside(peer.iss.e + 1, s.ack, peer.snd_nxt)
-                out.append((f"{name}>[{i}].acks-sent", z3.Implies(acking, sent_by_peer)))
-                if i == 0:
-                    # ...and nothing resets a passive peer to LISTEN once it answered our SYN.
-                    synced = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == peer.inc).e)
-                    out.append((f"{name}.peer-not-listening", z3.Implies(synced, z3.Not(_is(peer.state, (LISTEN,))))))
-                if not any(c is Call.ABORT for c in (*cfg.script, *peer_cfg.script)):
-                    # ...and without ABORT nobody is left to send one but a TCB not yet listening, which
-                    # answers the peer's SYN (a RST,ACK of incarnation 0), and nobody is reset.
-                    early = z3.And(chan.used(i).e, s.RST.e)
-                    out.append((f"{name}>[{i}].only-early-rst", z3.Implies(early, (s.inc == 0).e)))
-                    ended_reset = [
-                        z3.And(
-                            ep.history.used(j).e,
-                            (e.outcome == OUTCOMES.index(Outcome.RESET)).e,
-                            _is(e.state, SYNCHRONIZED),
-                        )
-                        for j, e in enumerate(ep.history.items)
-                    ]
-                    if i == 0:
-                        out.append((f"{name}.never-reset", z3.Not(z3.Or(*ended_reset, z3.BoolVal(False)))))
-                # ...and after a normal close nothing of the peer's is left to answer: its last segment,
-                # the ACK of our FIN (or our ACK of its FIN), was the one that closed us.
-                closed_ok = [
-                    z3.And(
-                        ep.history.used(j).e,
-                        (e.outcome == OUTCOMES.index(Outcome.CLOSED)).e,
-                        _is(e.state, (TcpState.TIME_WAIT, TcpState.LAST_ACK)),
-                    )
-                    for j, e in enumerate(ep.history.items)
-                ]
-                toward = peer_chan.used(i).e if i < len(peer_chan.items) else z3.BoolVal(False)
-                out.append(
-                    (f"{name}<[{i}].after-close", z3.Implies(z3.Or(*closed_ok, z3.BoolVal(False)), z3.Not(toward)))
-                )
-                # ...and a listening TCB has sent nothing yet: nothing ever sends it back to LISTEN.
-                listening = z3.And(chan.used(i).e, _is(ep.state, (LISTEN,)))
-                out.append((f"{name}>[{i}].listen-silent", z3.Implies(listening, (s.inc != ep.inc).e)))
-                if i + 1 < len(items):
-                    # ...so a RST comes from CLOSED, which sends nothing else after it.
-                    t = items[i + 1]
-                    after = z3.And(chan.used(i + 1).e, s.RST.e, (s.inc == t.inc).e)
-                    out.append((f"{name}>[{i}].rst-last", z3.Implies(after, t.RST.e)))
         # Reset in SYN-SENT: the RST acknowledged our SYN, so it came from a CLOSED peer that had taken
         # the SYN, sent once (§3.10.7.1, §3.10.7.3): no peer incarnation synchronized with ours, and the
         # SYN is no longer in flight.
@@ -855,6 +827,189 @@ def fifo_channels(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
             last = z3.And((chan.length == i + 1).e, (s.inc == ep.inc).e, _has_iss(ep))
             same = z3.And((s.seq + s.len).e == ep.snd_nxt.e, z3.Implies(s.ACK.e, s.ack.e == ep.rcv_nxt.e))
             out.append((f"{name}>[{i}].last", z3.Implies(last, same)))
+            # ...and the last one an incarnation sent before it left TIME-WAIT acknowledges the peer's FIN.
+            for j, e in enumerate(ep.history.items):
+                waited = z3.And(
+                    ep.history.used(j).e,
+                    (e.state == int(TcpState.TIME_WAIT)).e,
+                    (chan.length == i + 1).e,
+                    (s.inc == j + 1).e,
+                    _has_iss(peer),
+                    (peer.inc == e.peer_inc).e,
+                )
+                out.append((f"{name}>[{i}].last[{j}]", z3.Implies(waited, s.ack.e == peer.snd_nxt.e)))
+    return out
+
+
+def lone_resets(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """Who sends a RST when each endpoint has one incarnation and the network keeps order and sends each segment once.
+
+    Every ACK that arrives is then acceptable, so no TCB answers one with a RST and lives on (§3.10.7.3-4): only
+    CLOSED (answering a SYN) or ABORT sends RST.  A network with a capacity may drop a segment that does not fit,
+    which changes none of this, so these facts are built for capacities too.  (They hold in every reachable state
+    of reorder-capacity-2 as well, but with them that proof had not ended after 25 minutes.)
+    """
+    if not _in_order_once(rel.config):
+        return []
+    out = []
+    for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
+        peer_chan = w.ba if chan is w.ab else w.ab
+        items = chan.items
+        if len(cfg.incarnations) == 1 and len(peer_cfg.incarnations) == 1 and not rel.config.crash:
+            # One incarnation each, in order, each segment once: every ACK that arrives is acceptable, so
+            # no TCB answers one with a RST and lives on (§3.10.7.3-4); only CLOSED or ABORT sends RST.
+            for i, s in enumerate(items):
+                live = z3.And(chan.used(i).e, s.RST.e, (s.inc == ep.inc).e, _has_iss(ep))
+                out.append((f"{name}>[{i}].no-live-rst", z3.Not(live)))
+                # ...a RST from the peer before it ever opened answers our SYN, which it took: no
+                # incarnation of the peer has that SYN.
+                refusal = z3.BoolVal(False)
+                if i < len(peer_chan.items):
+                    r = peer_chan.items[i]
+                    refusal = z3.And(peer_chan.used(i).e, r.RST.e, (r.inc == 0).e)
+                taken = z3.Or(
+                    z3.And(_has_irs(peer), (peer.peer_inc == ep.inc).e),
+                    *[
+                        z3.And(peer.history.used(k).e, (f.peer_inc == ep.inc).e)
+                        for k, f in enumerate(peer.history.items)
+                    ],
+                    *[z3.And(chan.used(k).e, f.SYN.e, (f.inc == ep.inc).e) for k, f in enumerate(items)],
+                )
+                out.append((f"{name}<[{i}].refusal", z3.Implies(z3.And(refusal, _has_iss(ep)), z3.Not(taken))))
+                # ...every ACK acknowledges what the peer's (only) incarnation has sent...
+                acking = z3.And(chan.used(i).e, s.ACK.e, z3.Not(s.RST.e), _has_iss(peer))
+                sent_by_peer = _inside(peer.iss.e + 1, s.ack, peer.snd_nxt)
+                out.append((f"{name}>[{i}].acks-sent", z3.Implies(acking, sent_by_peer)))
+                if i == 0:
+                    # ...and nothing resets a passive peer to LISTEN once it answered our SYN.
+                    synced = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == peer.inc).e)
+                    out.append((f"{name}.peer-not-listening", z3.Implies(synced, z3.Not(_is(peer.state, (LISTEN,))))))
+                if not any(c is Call.ABORT for c in (*cfg.script, *peer_cfg.script)):
+                    # ...and without ABORT nobody is left to send one but a TCB not yet listening, which
+                    # answers the peer's SYN (a RST,ACK of incarnation 0), and nobody is reset.
+                    early = z3.And(chan.used(i).e, s.RST.e)
+                    out.append((f"{name}>[{i}].only-early-rst", z3.Implies(early, (s.inc == 0).e)))
+                    ended_reset = [
+                        z3.And(
+                            ep.history.used(j).e,
+                            (e.outcome == OUTCOMES.index(Outcome.RESET)).e,
+                            _is(e.state, SYNCHRONIZED),
+                        )
+                        for j, e in enumerate(ep.history.items)
+                    ]
+                    if i == 0:
+                        out.append((f"{name}.never-reset", z3.Not(z3.Or(*ended_reset, z3.BoolVal(False)))))
+                # ...and after a normal close nothing of the peer's is left to answer: its last segment,
+                # the ACK of our FIN (or our ACK of its FIN), was the one that closed us.
+                closed_ok = [
+                    z3.And(
+                        ep.history.used(j).e,
+                        (e.outcome == OUTCOMES.index(Outcome.CLOSED)).e,
+                        _is(e.state, (TcpState.TIME_WAIT, TcpState.LAST_ACK)),
+                    )
+                    for j, e in enumerate(ep.history.items)
+                ]
+                toward = peer_chan.used(i).e if i < len(peer_chan.items) else z3.BoolVal(False)
+                out.append(
+                    (f"{name}<[{i}].after-close", z3.Implies(z3.Or(*closed_ok, z3.BoolVal(False)), z3.Not(toward)))
+                )
+                # ...and a listening TCB has sent nothing yet: nothing ever sends it back to LISTEN.
+                listening = z3.And(chan.used(i).e, _is(ep.state, (LISTEN,)))
+                out.append((f"{name}>[{i}].listen-silent", z3.Implies(listening, (s.inc != ep.inc).e)))
+                if i + 1 < len(items):
+                    # ...so a RST comes from CLOSED, which sends nothing else after it.
+                    t = items[i + 1]
+                    after = z3.And(chan.used(i + 1).e, s.RST.e, (s.inc == t.inc).e)
+                    out.append((f"{name}>[{i}].rst-last", z3.Implies(after, t.RST.e)))
+    return out
+
+
+def quiescence(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """What holds when the network is quiet: nothing in flight, no timer running.
+
+    Every segment that occupies sequence space is answered by an acknowledgment, and while it is not, the
+    segment, its answer or a running timer (§3.8.1) is still somewhere; so a quiet connection owes nothing.
+    """
+    if rel.config.reorder and rel.config.retries is None:
+        return []  # on a reordering network that never retransmits not yet shown inductive (README)
+    out = []
+    quiet = z3.And((w.ab.length == 0).e, (w.ba.length == 0).e, (w.a.timer == TIMER_BITS).e, (w.b.timer == TIMER_BITS).e)
+    resting = (CLOSED, LISTEN, TcpState.ESTABLISHED, TcpState.FIN_WAIT_2, TcpState.CLOSE_WAIT)
+    for name, ep, peer, *_ in _sides(w, rel.config):
+        # A timer runs for retransmission (if the configuration retransmits at all) or in TIME-WAIT.
+        timed_states = {TcpState.TIME_WAIT} | (RETRANSMITTING if rel.config.retries is not None else set())
+        out.append((f"{name}.timer", z3.Implies((ep.timer != TIMER_BITS).e, _is(ep.state, timed_states))))
+        out.append((f"{name}.time-wait", z3.Implies(_is(ep.state, (TcpState.TIME_WAIT,)), (ep.timer != TIMER_BITS).e)))
+        if rel.config.retries is not None:
+            # The retransmission timer runs while anything sent is unacknowledged (RFC 6298 §5.1-5.3, §3.8.1).
+            owed = z3.And(_is(ep.state, RETRANSMITTING), ep.snd_una.e != ep.snd_nxt.e)
+            out.append((f"{name}.retransmitting", z3.Implies(owed, (ep.timer != TIMER_BITS).e)))
+        # No state that waits for an acknowledgment of its SYN or FIN, and no TIME-WAIT (its timer runs).
+        # (A TCB that still has queued data or a queued CLOSE has output to send: it is not resting yet.)
+        pending = z3.Or((ep.queued != 0).e, ep.close_queued.e)
+        out.append((f"{name}.rests", z3.Implies(z3.And(quiet, z3.Not(pending)), _is(ep.state, resting))))
+        lossless = rel.config.loss == 0 and rel.config.capacity is None  # a full channel drops what does not fit
+        if lossless or rel.config.retries is not None:
+            acked = z3.Implies(z3.And(quiet, _is(ep.state, SYNCHRONIZED)), ep.snd_una.e == ep.snd_nxt.e)
+            out.append((f"{name}.all-acked", acked))
+        if lossless:
+            heard = z3.And(quiet, _has_iss(ep), _has_irs(peer), (peer.peer_inc == ep.inc).e)
+            out.append((f"{name}.all-received", z3.Implies(heard, peer.rcv_nxt.e == ep.snd_nxt.e)))
+    return out
+
+
+def _in_channel(chan: Slots, per_slot: list[z3.BoolRef]) -> z3.BoolRef:
+    """Some segment in flight on ``chan`` satisfies its slot's formula in ``per_slot``."""
+    return z3.Or(*[z3.And(chan.used(i).e, f) for i, f in enumerate(per_slot)], z3.BoolVal(False))
+
+
+def answers_owed(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """A segment that asks for an answer is, until the answer arrives, on its way, or answered on the way back.
+
+    Without a retransmission timer nothing is sent again (§3.8.1), so the connection moves on only if each SYN,
+    SYN,ACK and the sequence space sent after them is still in flight, or its answer is (§3.5, Figures 6 and 7;
+    §3.10.7.4).  With a timer it runs instead (``quiescence``).  On a reordering network they hold in every
+    reachable state of reorder-capacity-2, but with them that proof had not ended after 25 minutes.
+    """
+    if rel.config.reorder or rel.config.retries is not None:
+        return []
+    out = []
+    for name, ep, peer, chan, _, _ in _sides(w, rel.config):
+        peer_chan = w.ba if chan is w.ab else w.ab
+        idle = (ep.timer == TIMER_BITS).e
+        # SYN-SENT: our SYN is on its way, or the peer took it, or its answer (or the peer's own SYN) is.
+        syn_on_way = _in_channel(chan, [z3.And(s.SYN.e, (s.inc == ep.inc).e) for s in chan.items])
+        taken = z3.And(_has_irs(peer), (peer.peer_inc == ep.inc).e)
+        acks_syn = [z3.Or(z3.And(s.ACK.e, s.ack.e == ep.iss.e + 1), s.SYN.e) for s in peer_chan.items]
+        sent = z3.And(_is(ep.state, (SYN_SENT,)), idle)
+        out.append((f"{name}.syn", z3.Implies(sent, z3.Or(syn_on_way, taken, _in_channel(peer_chan, acks_syn)))))
+        # SYN-RECEIVED with the peer still in SYN-SENT: our SYN,ACK (or our SYN) is on its way.
+        waiting = z3.And(
+            _is(ep.state, (SYN_RECEIVED,)), idle, _is(peer.state, (SYN_SENT,)), (ep.peer_inc == peer.inc).e
+        )
+        out.append((f"{name}.syn-ack", z3.Implies(waiting, syn_on_way)))
+        if rel.config.loss == 0 and rel.config.capacity is None:
+            # Nothing is lost: sequence space sent and not yet acknowledged is on its way, or its ACK is, while
+            # the peer incarnation it went to lives or closed normally (one that aborted, crashed or was reset
+            # answers nothing).
+            closed_normally = [
+                z3.And(peer.history.used(j).e, (e.peer_inc == ep.inc).e, _ended(e, Outcome.CLOSED))
+                for j, e in enumerate(peer.history.items)
+            ]
+            peer_there = z3.Or(z3.And(_has_irs(peer), (peer.peer_inc == ep.inc).e), *closed_normally)
+            unacked = z3.And(_is(ep.state, SYNCHRONIZED), idle, ep.snd_una.e != ep.snd_nxt.e, peer_there)
+            carried = [
+                z3.And(
+                    (s.inc == ep.inc).e, z3.Or(s.SYN.e, s.FIN.e, s.has_text.e), _inside(ep.snd_una, s.seq, ep.snd_nxt)
+                )
+                for s in chan.items
+            ]
+            acked = [
+                z3.And(s.ACK.e, z3.Not(s.RST.e), ep.snd_una.e != s.ack.e, _inside(ep.snd_una, s.ack, ep.snd_nxt))
+                for s in peer_chan.items
+            ]
+            owed = z3.Or(_in_channel(chan, carried), _in_channel(peer_chan, acked))
+            out.append((f"{name}.unacked", z3.Implies(unacked, owed)))
     return out
 
 
@@ -916,6 +1071,24 @@ STRENGTHENING: tuple[Invariant, ...] = (
         "sent once and kept in order, each segment in flight moves SEG.SEQ + SEG.LEN or SEG.ACK beyond the one "
         "before it, and the last carries the sender's SND.NXT and RCV.NXT: so few fit in flight (§3.4)",
         fifo_channels,
+    ),
+    Invariant(
+        "lone-resets",
+        "with one incarnation each, in order and sent once, every ACK is acceptable: only CLOSED or ABORT sends RST "
+        "(§3.10.7)",
+        lone_resets,
+    ),
+    Invariant(
+        "answers-owed",
+        "without a running retransmission timer, a SYN or SYN,ACK that asks for an answer is on its way, or its "
+        "answer is (§3.5)",
+        answers_owed,
+    ),
+    Invariant(
+        "quiescence",
+        "a quiet network (nothing in flight, no timer running) owes nothing: every endpoint rests, all it sent "
+        "was received and acknowledged (§3.8.1)",
+        quiescence,
     ),
 )
 

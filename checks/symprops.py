@@ -17,15 +17,16 @@ from checks.properties import (
     DETERMINISM,
     GRACEFUL_CLOSE,
     HANDSHAKE_SYNC,
+    NO_DEADLOCK,
     NO_OLD_DUPLICATES,
     ONE_CONNECTION_PER_OPEN,
     RFC_CONFORMANCE,
     STREAM_INTEGRITY,
     Property,
 )
-from checks.symbolic import Branch, Relation
+from checks.symbolic import Branch, Relation, iss_parameter
 from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEndpoint, SymWorld, same_slots
-from checks.terms import Term
+from checks.terms import SEQ_BITS, Term
 from spec.config import Config
 from spec.states import (
     CLOSED,
@@ -206,10 +207,80 @@ def rules_problem(rel: Relation) -> z3.BoolRef:
     )
 
 
+def iss_candidates(rel: Relation) -> list[z3.BitVecRef]:
+    """Every ISS a rule may select in this relation: the configured values of both endpoints, or, with a
+    symbolic ISS, each incarnation's parameter.  A branch that selects one is enabled for some ISS exactly
+    when it is enabled for one of these."""
+    seen: dict[str, z3.BitVecRef] = {}
+    for side in (0, 1):
+        ep = rel.config.endpoint(side)
+        for k in ep.incarnations:
+            values = (
+                [iss_parameter(side, k).e]
+                if rel.symbolic_iss
+                else [z3.BitVecVal(v, SEQ_BITS) for v in ep.iss_choices(k)]
+            )
+            for v in values:
+                seen.setdefault(str(v), v)
+    return [seen[key] for key in sorted(seen)]
+
+
+def enabled(rel: Relation) -> z3.BoolRef:
+    """Some event can happen in the current state: some branch's guard holds for some choice.
+
+    The choices are finite, so the existential is a disjunction: the channel slot ``idx`` over the slots
+    (a guard that takes a segment also asks ``idx`` < the channel's length), the ISS over
+    :func:`iss_candidates`.  Only the choices a guard reads are enumerated.
+    """
+    idx, iss = rel.cur.idx.e, rel.cur.iss.e
+    slots = [z3.BitVecVal(j, SMALL_BITS) for j in range(max(1, rel.bounds.channel))]
+    choices = iss_candidates(rel)
+    parts: list[z3.BoolRef] = []
+    for b in rel.branches:
+        reads = {str(v) for v in z3_variables(b.cond)}
+        conds = [b.cond]
+        if str(idx) in reads:
+            conds = [z3.substitute(c, (idx, j)) for c in conds for j in slots]
+        if str(iss) in reads:
+            conds = [z3.substitute(c, (iss, v)) for c in conds for v in choices]
+        parts.extend(conds)
+    return z3.Or(*parts) if parts else z3.BoolVal(False)
+
+
+def z3_variables(e: z3.ExprRef) -> list[z3.ExprRef]:
+    """The uninterpreted constants ``e`` reads (each once)."""
+    seen: set[int] = set()
+    found: dict[int, z3.ExprRef] = {}
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            found[x.get_id()] = x
+        else:
+            todo.extend(x.children())
+    return [found[k] for k in sorted(found)]
+
+
+def deadlocked(rel: Relation) -> z3.BoolRef:
+    """:func:`checks.properties._deadlock_result`'s violation: no event can happen, and the state is not a
+    proper final one.  A state where the rules are ambiguous or incomplete is not expanded by the explicit
+    engine, so it is no deadlock (rules-deterministic reports it)."""
+    world = rel.cur.world
+    return z3.And(z3.Not(enabled(rel)), z3.Not(proper_final(world, rel.config)), z3.Not(rules_problem(rel)))
+
+
 def overflow(rel: Relation) -> z3.BoolRef:
     """The bounded slots would not hold the current state."""
     return rel.cur.world.overflow.e
 
+
+#: State properties that induction checks against the inductive set rather than adding them to it: no-deadlock's
+#: formula in the next state holds every guard of the relation, and as a candidate it would weigh on every query.
+#: A state of the inductive set that violates it is reported as it is (a deadlocked state, no step).
+IMPLIED: frozenset[Property] = frozenset({NO_DEADLOCK})
 
 #: For each property the symbolic engines check: its violation, over a relation's template frame,
 #: and whether that is a state (length d) or the transition leaving it (length d + 1).
@@ -222,4 +293,5 @@ SYMBOLIC: dict[Property, tuple[Violation, str]] = {
     NO_OLD_DUPLICATES: (old_duplicate_accepted, "transition"),
     RFC_CONFORMANCE: (nonconforming, "transition"),
     DETERMINISM: (rules_problem, "state"),
+    NO_DEADLOCK: (deadlocked, "state"),
 }

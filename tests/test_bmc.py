@@ -13,6 +13,7 @@ import re
 import pytest
 
 from checks.bmc import bmc
+from checks.cli import main
 from checks.engines import disagreements, run_bmc
 from checks.properties import HOLDS_TO_DEPTH, VIOLATED, Result, check, property_named
 from checks.report import Run
@@ -25,6 +26,7 @@ from spec.rulebook import all_rules
 from spec.rules import Ctx, Rule
 from spec.seqnum import seq_add
 from spec.states import FIN_WAIT_1
+from spec.variants import variant_named
 
 
 def replaced(name: str, **changes: object) -> tuple[Rule, ...]:
@@ -104,6 +106,28 @@ def test_data_delivered_twice_breaks_stream_integrity() -> None:
 
     rules = replaced("text-in-order", body=twice)
     assert assert_same_shortest(preset("lifecycle"), "stream-integrity", rules, 12) > 0
+
+
+@pytest.mark.parametrize(
+    ("variant_name", "preset_name", "steps"), [("rst-ignored", "handshake", 4), ("no-retransmission", "lossy", 3)]
+)
+def test_a_deadlock_is_found_as_short_as_breadth_first_search_finds_it(
+    variant_name: str, preset_name: str, steps: int
+) -> None:
+    """no-deadlock as the invariant "some event is enabled, or the state is a proper final one" (the catalogue's
+    two deadlocks: A in SYN-SENT for ever, after an ignored RST or a lost SYN never sent again)."""
+    variant = variant_named(variant_name)
+    config = variant.config(preset(preset_name))
+    assert assert_same_shortest(config, "no-deadlock", variant.rules(all_rules()), steps + 1) == steps
+
+
+def test_the_cli_bmc_fails_on_a_deadlock(capsys: pytest.CaptureFixture[str]) -> None:
+    """``check --engine bmc`` checks no-deadlock too: a deadlock four steps deep is a violation, exit 1."""
+    args = ["check", "--engine", "bmc", "--config", "handshake", "--variant", "rst-ignored", "--depth", "5"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"no-deadlock +deadlock +VIOLATED", out)
+    assert "shortest trace found (4 steps)" in out
 
 
 def test_correct_rules_hold_to_the_depth_asked() -> None:

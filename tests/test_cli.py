@@ -146,7 +146,7 @@ def test_bmc_engine_reports_bounded_verdicts(capsys: pytest.CaptureFixture[str])
     code, out, _ = run("check", "--engine", "bmc", "--config", "handshake", "--depth", "5", capsys=capsys)
     assert code == 0
     assert "handshake [bmc]" in out and "bmc to depth 5 of 5" in out
-    assert out.count("HOLDS TO DEPTH 5") == 7  # the seven safety properties, and never EXHAUSTED or PROVED
+    assert out.count("HOLDS TO DEPTH 5") == 8  # the seven safety properties and no-deadlock, never EXHAUSTED or PROVED
     assert "EXHAUSTED" not in out and "PROVED" not in out
 
 

@@ -9,6 +9,7 @@ the handshake is also proved for every 32-bit ISS (each incarnation's ISS a free
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from checks.cli import main
 from checks.engines import disagreements, run_smt
 from checks.induction import InductionRun, counterexample_to_induction, prove
 from checks.invariants import STRENGTHENING, Invariant
-from checks.properties import PROPERTIES, PROVED, UNKNOWN, VIOLATED, Counterexample, check, property_named
+from checks.properties import PROPERTIES, PROVED, UNKNOWN, VIOLATED, Counterexample, Property, check, property_named
 from checks.report import Run
 from checks.symbolic import Relation
 from checks.symstate import SymWorld
@@ -39,6 +40,7 @@ EXPECTED_PROOFS = (
     "no-old-duplicates",
     "rfc-conformance",
     "rules-deterministic",
+    "no-deadlock",
 )
 
 
@@ -76,24 +78,61 @@ def test_what_induction_kept_is_inductive(config: Config, relation: Relation, pr
 #: its TCBs never go back to CLOSED or LISTEN.  They are needed with reordered data
 #: (tests/test_induction_reordering.py).
 NEEDED_WITH_REORDERING = ("blank-tcb", "opening-tcb", "held-segments")
-#: Families built only for unbounded in-order networks (the handshake's has a capacity); needed there
-#: (tests/test_induction_lifecycle.py).
+#: Families built only where the network keeps order and sends each segment once (the handshake's does, with
+#: a capacity): what they say subsumes some of the families below, so those are shown needed for the seven
+#: properties of a single state or step without them, as on a network that reorders.  The lifecycle needs
+#: progress and fifo-channels as well (tests/test_induction_lifecycle.py).
+IN_ORDER = ("progress", "fifo-channels", "lone-resets")
 NEEDED_WITHOUT_CAPACITY = ("progress", "fifo-channels")
-SHOWN = [f for f in STRENGTHENING if f.name not in NEEDED_WITH_REORDERING + NEEDED_WITHOUT_CAPACITY]
+#: What no-deadlock needs on top of them: no state of the inductive set is a deadlock.
+FOR_NO_DEADLOCK = ("quiescence", "answers-owed")
+BASE = [f for f in STRENGTHENING if f.name not in IN_ORDER + FOR_NO_DEADLOCK]
+SHOWN = [f for f in BASE if f.name not in NEEDED_WITH_REORDERING]
+#: The safety properties whose proof the base families carry (no-deadlock needs the families above).
+WITHOUT_DEADLOCK = [p for p in SAFETY if p.name != "no-deadlock"]
+
+
+@pytest.fixture(scope="module")
+def base_proof(config: Config, relation: Relation) -> InductionRun:
+    """The seven proved with the base families alone, as on a network where the in-order families are not built."""
+    return prove(config, WITHOUT_DEADLOCK, invariants=BASE, relation=relation)
+
+
+def test_the_base_families_alone_prove_the_seven(base_proof: InductionRun) -> None:
+    assert {r.prop.name for r in base_proof.results if r.verdict == PROVED} == {p.name for p in WITHOUT_DEADLOCK}
 
 
 @pytest.mark.parametrize("family", SHOWN, ids=lambda f: f.name)
-def test_each_invariant_is_needed(config: Config, relation: Relation, proof: InductionRun, family: Invariant) -> None:
+def test_each_invariant_is_needed(
+    config: Config, relation: Relation, base_proof: InductionRun, family: Invariant
+) -> None:
     """Without any one family, induction fails; the CTI is printed (run pytest -s to read it)."""
     assert family.reason and len(family.reason.splitlines()) == 1
-    assert_needed(config, relation, proof, family.name)
+    assert_needed(config, relation, base_proof, family.name, BASE, WITHOUT_DEADLOCK)
 
 
-def assert_needed(config: Config, relation: Relation, proof: InductionRun, name: str) -> None:
-    """Without the family ``name``, what the proof kept is no longer inductive: print the CTI."""
-    rest = [f for f in STRENGTHENING if f.name != name]
-    assert len(rest) == len(STRENGTHENING) - 1
-    cti = counterexample_to_induction(config, SAFETY, rest, relation=relation, only=set(proof.kept))
+@pytest.mark.parametrize("name", IN_ORDER + FOR_NO_DEADLOCK)
+def test_each_invariant_is_needed_for_no_deadlock(
+    config: Config, relation: Relation, proof: InductionRun, name: str
+) -> None:
+    """Without any one of them, no-deadlock (or what it rests on) is not proved: a state of the set is a deadlock,
+    or the set is no longer inductive."""
+    assert_needed(config, relation, proof, name)
+
+
+def assert_needed(
+    config: Config,
+    relation: Relation,
+    proof: InductionRun,
+    name: str,
+    families: Sequence[Invariant] = STRENGTHENING,
+    props: Sequence[Property] = SAFETY,
+) -> None:
+    """Without the family ``name``, what the proof kept of ``families`` is no longer inductive, or no longer implies
+    no-deadlock: print the CTI."""
+    rest = [f for f in families if f.name != name]
+    assert len(rest) == len(families) - 1
+    cti = counterexample_to_induction(config, props, rest, relation=relation, only=set(proof.kept))
     assert cti is not None, f"{name} is not needed for the proof"
     print(f"\nwithout {name}:\n{cti.text()}")
     assert cti.broken and "counterexample to induction" in cti.text()
@@ -165,9 +204,8 @@ def test_the_cli_refuses_options_that_do_not_apply(args: list[str], capsys: pyte
 def test_the_handshake_is_proved_for_every_32_bit_iss() -> None:
     """Each incarnation's ISS a free 32-bit parameter: the invariants name it instead of configured values."""
     config = load_config(CONFIG_FILE.with_name("handshake-capacity-1.toml"))
-    wanted = [property_named("handshake-sync"), property_named("stream-integrity")]
-    run = prove(config, wanted, relation=Relation(config, symbolic_iss=True))
-    assert [r.verdict for r in run.results] == [PROVED, PROVED]
+    run = prove(config, SAFETY, relation=Relation(config, symbolic_iss=True))
+    assert {r.prop.name: r.verdict for r in run.results} == {name: PROVED for name in EXPECTED_PROOFS}
     assert "representable" in run.kept
 
 

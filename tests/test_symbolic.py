@@ -27,6 +27,8 @@ from checks.properties import (
 )
 from checks.symbolic import Relation, SymCtx, symbolic_successors
 from checks.symprops import (
+    deadlocked,
+    enabled,
     graceful_close,
     handshake_sync,
     one_connection_per_open,
@@ -45,6 +47,7 @@ from spec.rules import Ctx
 from spec.segment import Segment
 from spec.states import ACK, Outcome
 from spec.tcb import Ended
+from spec.variants import variant_named
 from tests.conftest import checked
 from tests.test_random_configs import configs
 
@@ -120,6 +123,43 @@ def test_symbolic_properties_agree_with_the_explicit_checks(name: str) -> None:
             assert holds == (explicit(world, config) is None), (symbolic.__name__, world)
         final = z3.is_true(z3.simplify(proper_final_formula(sym, config)))
         assert final == proper_final(world, config), world
+
+
+@pytest.mark.parametrize("name", SMALL + LARGE)
+def test_some_event_is_enabled_exactly_where_the_explicit_engine_has_a_successor(name: str) -> None:
+    """``enabled`` (every branch's guard, its slot and ISS choices enumerated) against ``Machine.successors``."""
+    rel = relation(name)
+    machine = Machine(rel.config)
+    some, stuck = enabled(rel), deadlocked(rel)
+    leaves = rel.cur.leaves()
+    for world in sample(name):
+        bound = list(zip(leaves, [t.e for t in SymWorld.of(world, rel.bounds).leaves()], strict=True))
+        successors = machine.successors(world)
+        assert z3.is_true(z3.simplify(z3.substitute(some, *bound))) == bool(successors), world
+        dead = not successors and not proper_final(world, rel.config)
+        assert z3.is_true(z3.simplify(z3.substitute(stuck, *bound))) == dead, world
+
+
+def test_a_deadlock_is_one_for_both_engines() -> None:
+    """The reachable dead ends of two catalogue variants (no retransmission, RST ignored) are deadlocks in z3 too;
+    the proper final states beside them are not."""
+    for variant_name, preset_name in (("rst-ignored", "handshake"), ("no-retransmission", "lossy")):
+        variant = variant_named(variant_name)
+        config = variant.config(preset(preset_name))
+        rules = variant.rules(all_rules())
+        machine = Machine(config, rules)
+        ex = explore(config, [], machine=machine)
+        ends = [w for sid, w in enumerate(ex.states) if ex.terminal(sid)]
+        rel = Relation(config, Bounds.for_config(config, 8), rules=rules)
+        stuck = deadlocked(rel)
+        leaves = rel.cur.leaves()
+        verdicts = set()
+        for world in ends:
+            bound = list(zip(leaves, [t.e for t in SymWorld.of(world, rel.bounds).leaves()], strict=True))
+            dead = z3.is_true(z3.simplify(z3.substitute(stuck, *bound)))
+            assert dead == (not proper_final(world, config)), world
+            verdicts.add(dead)
+        assert verdicts == {True, False}
 
 
 def test_symbolic_properties_see_violations() -> None:
