@@ -269,6 +269,9 @@ INDUCTION_RUNS = (
 )
 
 
+#: The configurations whose properties are also proved one at a time (the others take minutes a run).
+INDUCTION_ALONE = ("checks/configs/handshake-capacity-2.toml", "checks/configs/handshake-capacity-1.toml", "lifecycle")
+
 #: The time each induction run may take (what is not proved by then is UNKNOWN, "gave up").
 INDUCTION_SECONDS = 300.0
 
@@ -345,6 +348,69 @@ def _child(*args: str) -> dict[str, float | int | str]:
     return result
 
 
+def z3_sections() -> str:
+    """The Z3 sections of BENCH.md, measured afresh (each run in a fresh process)."""
+    bmc_rows = []
+    for name, depth in BMC_RUNS:
+        proc = subprocess.run(
+            [sys.executable, "-m", "checks.bench", "--bmc", name, str(depth)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        row = json.loads(proc.stdout)
+        bmc_rows.append(row)
+        print(
+            f"bmc {row['preset']:<20} depth {row['depth']:>3} {row['seconds']:>8} s {row['peak_mb']:>7} MB", flush=True
+        )
+    alone = []
+    for name, depth in BMC_ALONE:
+        times = []
+        for prop in ALONE_PROPERTIES:
+            proc = subprocess.run(
+                [sys.executable, "-m", "checks.bench", "--bmc", name, str(depth), prop],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(proc.stdout)
+            times.append(f"{prop} {row['seconds']} s")
+            print(f"bmc {name:<20} {prop:<20} {row['seconds']:>8} s", flush=True)
+        alone.append(f"- {name} (depth {depth}): " + "; ".join(times) + "\n")
+    per_property = "".join(alone)
+    induction_rows, induction_alone = [], []
+    for name, symbolic in INDUCTION_RUNS:
+        iss = "any-iss" if symbolic else "configured"
+        row = _child("--induction", name, iss)
+        induction_rows.append(row)
+        print(f"induction {row['config']:<30} {row['proved']} PROVED {row['seconds']:>8} s", flush=True)
+        if name not in INDUCTION_ALONE:
+            continue
+        times = []
+        for prop in ALONE_PROPERTIES:
+            one = _child("--induction", name, iss, prop)
+            times.append(f"{prop} {one['verdict']} in {one['seconds']} s")
+            print(f"induction {row['config']:<30} {prop:<20} {one['verdict']:<8} {one['seconds']:>8} s", flush=True)
+        induction_alone.append(f"- {row['config']}: " + "; ".join(times) + "\n")
+    return (
+        "\n## Bounded model checking with Z3\n\n"
+        f"`bmc` of the {len(ALONE_PROPERTIES)} properties Z3 checks (the safety properties and no-deadlock), one "
+        "fresh process per preset: compiling the "
+        "rules into the relation, then one incremental QF_BV solver unrolled depth by depth.\n\n"
+        + bmc_table(bmc_rows)
+        + "\nEach property checked alone (seconds in all, compiling included):\n\n"
+        + per_property
+        + "\n## Proofs by induction with Z3\n\n"
+        "`prove` (Houdini over the strengthening invariants of `checks/invariants.py`) of the "
+        f"{len(ALONE_PROPERTIES)} properties together, one fresh process per configuration, each run "
+        "given up to "
+        f"{INDUCTION_SECONDS:g} s.\n\n"
+        + induction_table(induction_rows)
+        + "\nEach property proved alone (its own candidates and the invariants; seconds in all), on the "
+        "configurations that take less than a minute together:\n\n" + "".join(induction_alone) + SPACER_TEXT
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m checks.bench")
     parser.add_argument("--out", default="BENCH.md", help="where to write the Markdown table")
@@ -359,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
         "--engines-only",
         action="store_true",
         help="measure the explicit and spin engines only, keeping the Z3 sections of --out as they are",
+    )
+    parser.add_argument(
+        "--z3-only",
+        action="store_true",
+        help="measure BMC and induction only, keeping the explicit, spin and liveness sections of --out as they are",
     )
     parser.add_argument("--liveness", help=argparse.SUPPRESS)  # child-process mode: NAME
     parser.add_argument("--bmc", nargs="+", help=argparse.SUPPRESS)  # child-process mode: NAME DEPTH [PROPERTY]
@@ -381,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.induction:
         name, iss, *prop = args.induction
         print(json.dumps(measure_induction(name, iss == "any-iss", *prop)))
+        return 0
+    if args.z3_only:
+        old = Path(args.out).read_text(encoding="utf-8")
+        write_atomically(args.out, old[: old.index("\n## Bounded model checking")] + z3_sections())
         return 0
     large = []
     if not args.engines_only:
@@ -456,64 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         rest = old[old.find("\n## SPIN at scale") if "\n## SPIN at scale" in old else old.index("\n## Bounded") :]
         write_atomically(args.out, engines + rest)
         return 0
-    bmc_rows = []
-    for name, depth in BMC_RUNS:
-        proc = subprocess.run(
-            [sys.executable, "-m", "checks.bench", "--bmc", name, str(depth)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        row = json.loads(proc.stdout)
-        bmc_rows.append(row)
-        print(
-            f"bmc {row['preset']:<20} depth {row['depth']:>3} {row['seconds']:>8} s {row['peak_mb']:>7} MB", flush=True
-        )
-    alone = []
-    for name, depth in BMC_ALONE:
-        times = []
-        for prop in ALONE_PROPERTIES:
-            proc = subprocess.run(
-                [sys.executable, "-m", "checks.bench", "--bmc", name, str(depth), prop],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            row = json.loads(proc.stdout)
-            times.append(f"{prop} {row['seconds']} s")
-            print(f"bmc {name:<20} {prop:<20} {row['seconds']:>8} s", flush=True)
-        alone.append(f"- {name} (depth {depth}): " + "; ".join(times) + "\n")
-    per_property = "".join(alone)
-    induction_rows, induction_alone = [], []
-    for name, symbolic in INDUCTION_RUNS:
-        iss = "any-iss" if symbolic else "configured"
-        row = _child("--induction", name, iss)
-        induction_rows.append(row)
-        print(f"induction {row['config']:<30} {row['proved']} PROVED {row['seconds']:>8} s", flush=True)
-        times = []
-        for prop in ALONE_PROPERTIES:
-            one = _child("--induction", name, iss, prop)
-            times.append(f"{prop} {one['verdict']} in {one['seconds']} s")
-            print(f"induction {row['config']:<30} {prop:<20} {one['verdict']:<8} {one['seconds']:>8} s", flush=True)
-        induction_alone.append(f"- {row['config']}: " + "; ".join(times) + "\n")
-    text = (
-        engines + large_section + "\n## Bounded model checking with Z3\n\n"
-        f"`bmc` of the {len(ALONE_PROPERTIES)} safety properties, one fresh process per preset: compiling the "
-        "rules into the relation, then one incremental QF_BV solver unrolled depth by depth.\n\n"
-        + bmc_table(bmc_rows)
-        + "\nEach property checked alone (seconds in all, compiling included):\n\n"
-        + per_property
-        + "\n## Proofs by induction with Z3\n\n"
-        "`prove` (Houdini over the strengthening invariants of `checks/invariants.py`) of the "
-        f"{len(ALONE_PROPERTIES)} safety properties together, one fresh process per configuration, each run "
-        "given up to "
-        f"{INDUCTION_SECONDS:g} s.\n\n"
-        + induction_table(induction_rows)
-        + "\nEach property proved alone (its own candidates and the invariants; seconds in all):\n\n"
-        + "".join(induction_alone)
-        + SPACER_TEXT
-    )
-    write_atomically(args.out, text)
+    write_atomically(args.out, engines + large_section + z3_sections())
     return 0
 
 
