@@ -32,9 +32,10 @@ check-any-iss: bootstrap
 	$(BIN)/tcpspec check --engine smt --symbolic-iss --config checks/configs/handshake-capacity-1.toml --depth 6 \
 	  --junit build/check-any-iss-junit.xml
 
+# TIME-WAIT derived: the explicit sweep at MSL = 1 tick, then Z3 for every MSL from 1 to 16 ticks.
 check-time-wait: bootstrap
-	$(BIN)/tcpspec derive time-wait > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }
-	@sed -n '1,/^smallest TIME-WAIT/p' build/time-wait.txt
+	$(BIN)/tcpspec derive time-wait --engine smt > build/time-wait.txt || { cat build/time-wait.txt; exit 1; }
+	@cat build/time-wait.txt
 
 # What textbooks say about the handshakes, and what the blog post the project started from gets wrong.
 check-claims: bootstrap

@@ -30,6 +30,14 @@ from checks.catalogue import (
 )
 from checks.claims import check_claim, claims, verdicts_text
 from checks.derive import DEFAULT_UP_TO, Attempt, derivation_json, derivation_text, derive_time_wait
+from checks.derive_smt import (
+    DEFAULT_MSL,
+    Retiming,
+    derivation_smt_json,
+    derivation_smt_text,
+    derive_time_wait_smt,
+    parse_msl_range,
+)
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
@@ -164,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="derive a protocol constant from the spec instead of assuming it",
         description="time-wait: check no-old-duplicates with TIME-WAIT = 0, 1, 2, ... ticks until it holds in every "
         "reachable state; print the smallest such TIME-WAIT in MSL, the shortest counterexample just below it, and "
-        "the same schedule at the bound.",
+        "the same schedule at the bound. With --engine smt, Z3 then retimes that counterexample for every MSL of a "
+        "range at once and finds the longest TIME-WAIT at which each MSL still lets an old duplicate in.",
     )
     der.add_argument("constant", choices=["time-wait"], help="what to derive")
     der.add_argument(
@@ -184,6 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
     der.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     der.add_argument("--max-states", type=int, metavar="N", help="stop each search after N states")
     der.add_argument("--max-seconds", type=float, metavar="S", help="stop each search after S seconds")
+    der.add_argument(
+        "--engine",
+        choices=["explicit", "smt"],
+        default="explicit",
+        help="explicit: the sweep at the configuration's MSL; smt: also its counterexample retimed by Z3 for every "
+        "MSL of --msl at once, MSL and TIME-WAIT symbolic (default: explicit)",
+    )
+    der.add_argument(
+        "--msl",
+        default=f"{DEFAULT_MSL.start}..{DEFAULT_MSL.stop - 1}",
+        metavar="LOW..HIGH",
+        help=f"smt: the MSL values, in ticks (default: {DEFAULT_MSL.start}..{DEFAULT_MSL.stop - 1})",
+    )
     trc = sub.add_parser(
         "trace",
         help="draw a run: a canonical scenario, or the shortest counterexample to a property",
@@ -353,6 +375,8 @@ def cmd_derive(args: argparse.Namespace) -> int:
     limits = _limits(args)
     config = resolve_config(args.config)
     show = sys.stderr.isatty() and not args.json
+    if args.engine == "smt":
+        return _derive_smt(args, config, limits, show)
 
     def progress(attempt: Attempt) -> None:
         if show:
@@ -366,6 +390,25 @@ def cmd_derive(args: argparse.Namespace) -> int:
     if derivation.bound is not None:
         return EXIT_OK
     if derivation.attempts[-1].result.verdict == VIOLATED:
+        return EXIT_VIOLATED
+    return EXIT_INCOMPLETE
+
+
+def _derive_smt(args: argparse.Namespace, config: Config, limits: Limits | None, show: bool) -> int:
+    msls = parse_msl_range(args.msl)
+
+    def progress(row: Retiming) -> None:
+        if show:
+            print(f"  MSL {row.msl}: TIME-WAIT {row.time_wait}", file=sys.stderr, flush=True)
+
+    derivation = derive_time_wait_smt(config, msls, limits, args.up_to, progress)
+    if args.json:
+        sys.stdout.write(json.dumps(derivation_smt_json(derivation), indent=2) + "\n")
+    else:
+        sys.stdout.write(derivation_smt_text(derivation))
+    if derivation.rows and all(r.time_wait is not None for r in derivation.rows):
+        return EXIT_OK
+    if derivation.explicit.attempts[-1].result.verdict == VIOLATED:
         return EXIT_VIOLATED
     return EXIT_INCOMPLETE
 

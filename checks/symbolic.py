@@ -61,17 +61,35 @@ TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
 
 
+class _TimedOnTerms:
+    """The configuration as the rules see it on terms: ``time_wait_ticks`` is a term (perhaps a parameter)."""
+
+    def __init__(self, cfg: Config, time_wait: Term) -> None:
+        self._cfg = cfg
+        self.time_wait_ticks = time_wait
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cfg, name)
+
+
 class SymCtx:
     """The rule vocabulary (:class:`spec.rules.Ctx`) on terms: guards and sends are collected."""
 
     def __init__(
-        self, tcb: SymEndpoint, seg: SymSegment | None, cfg: Config, urgent: frozenset[int], iss: Term
+        self,
+        tcb: SymEndpoint,
+        seg: SymSegment | None,
+        cfg: Config,
+        urgent: frozenset[int],
+        iss: Term,
+        time_wait: Term,
     ) -> None:
         self.tcb: Any = tcb  # a SymEndpoint (Any: the Ctx protocol types its fields loosely)
         self.seg: Any = seg  # a SymSegment, or None for events without a segment
-        self.cfg = cfg
+        self.cfg: Any = _TimedOnTerms(cfg, time_wait)  # the rules read TIME-WAIT's duration from it
         self.urgent = urgent
         self.iss = iss
+        self.time_wait = time_wait  # the ticks TIME-WAIT lasts: the configuration's, or a parameter
         self.out: list[SymSegment] = []
         self.ack_pending = False
         self.iss_used = False
@@ -176,7 +194,7 @@ def enter(x: SymCtx, state: TcpState, outcome: Outcome | None) -> None:
         t.passive = Term(TRUE)
         x.ack_pending = False
     elif state is TIME_WAIT:
-        t.timer = fit(x.cfg.time_wait_ticks if x.cfg.timed else 0, SMALL_BITS)
+        t.timer = x.time_wait
         t.retries = fit(0, SMALL_BITS)
     t.state = Term(z3.BitVecVal(int(state), STATE_BITS))
 
@@ -294,6 +312,7 @@ class ChannelOp:
     remove: Term | None = None  # the slot taken out (received or lost)
     age: bool = False  # a tick: every segment in flight ages by one
     sends: tuple[tuple[z3.BoolRef, SymSegment], ...] = ()  # (sent if, segment), appended in order
+    wait: bool = False  # a wait: every segment in flight ages by the frame's ``idx`` ticks
 
 
 NO_OPS = (ChannelOp(), ChannelOp())
@@ -329,7 +348,14 @@ class Branch:
 class Compiler:
     """Compiles the rules of a :class:`Machine` into branches over a symbolic current state."""
 
-    def __init__(self, machine: Machine, bounds: Bounds, symbolic_iss: bool = False, per_state: bool = False) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        bounds: Bounds,
+        symbolic_iss: bool = False,
+        per_state: bool = False,
+        symbolic_timing: bool = False,
+    ) -> None:
         if not (machine.config.a.one_octet_units and machine.config.b.one_octet_units):
             raise ValueError(f"{machine.config.name}: the Z3 encodings take every unit of data to be one octet")
         if machine.config.rto_any:
@@ -342,6 +368,14 @@ class Compiler:
         self.problems: list[Problem] = []
         self.iss: Term = fit(0, SEQ_BITS)  # the ISS a rule selects (set by compile, or by symbolic_react)
         self.idx: Term = fit(0, SMALL_BITS)  # the channel slot an event takes
+        # MSL and TIME-WAIT's duration: the configuration's numbers, or parameters (timing_parameters) with waits.
+        self.symbolic_timing = symbolic_timing
+        cfg = self.config
+        if symbolic_timing:
+            self.msl, self.time_wait = timing_parameters()
+        else:
+            self.msl = fit(cfg.msl or 0, SMALL_BITS)
+            self.time_wait = fit(cfg.time_wait_ticks if cfg.timed else 0, SMALL_BITS)
 
     # --- one endpoint, one event ------------------------------------------------------------------
 
@@ -358,7 +392,7 @@ class Compiler:
             for p in live:
                 runs = []
                 for r in self.machine.candidates(event, call, p.state, step):
-                    x = SymCtx(p.ep.copy(), seg, cfg, urgent, self.iss)
+                    x = SymCtx(p.ep.copy(), seg, cfg, urgent, self.iss, self.time_wait)
                     r.body(x)
                     if r.to is not None:
                         enter(x, r.to, r.outcome)
@@ -572,6 +606,8 @@ class Compiler:
             branches.extend(self._network(cur, channel, idx))
         if cfg.timed:
             branches.extend(self._tick(cur))
+            if self.symbolic_timing:
+                branches.append(self._wait(cur, idx))
         return [b for b in branches if not z3.is_false(b.cond)]
 
     def _merged(self, by_state: dict[TcpState, list[Path]]) -> list[tuple[TcpState | None, Path]]:
@@ -637,19 +673,11 @@ class Compiler:
 
     def _tick(self, cur: SymWorld) -> list[Branch]:
         """``Machine._tick``: segments age, timers count down, timers already at zero expire."""
-        msl = self.config.msl
-        assert msl is not None
         young = []
         for chan in (cur.ab, cur.ba):
             for i, s in enumerate(chan.items):
-                young.append(z3.Implies(chan.used(i).e, z3.ULT(s.age.e, msl)))
-        busy = z3.Or(
-            z3.UGT(cur.ab.length.e, 0),
-            z3.UGT(cur.ba.length.e, 0),
-            (cur.a.timer != TIMER_OFF).e,
-            (cur.b.timer != TIMER_OFF).e,
-        )
-        enabled = z3.simplify(z3.And(*young, busy))
+                young.append(z3.Implies(chan.used(i).e, z3.ULT(s.age.e, self.msl.e)))
+        enabled = z3.simplify(z3.And(*young, _busy(cur)))
         aged = cur.copy()  # the channels age in the ops of the branches (Relation._channel)
         for side in (0, 1):
             ep = cur.endpoint(side).copy()
@@ -681,6 +709,45 @@ class Compiler:
                     tick.overflow = z3.Or(pa.overflow, pb.overflow)
                     out.append(tick)
         return out
+
+    def _wait(self, cur: SymWorld, ticks: Term) -> Branch:
+        """``ticks`` ticks in one step (any number, 0 included), in none of which a timer expires.
+
+        It is ``Machine._tick`` taken ``ticks`` times where nothing but ageing and counting down happens:
+        before the j-th of them every segment is younger than MSL (age + j - 1 < MSL) and every running
+        timer is above zero (timer - (j - 1) > 0).  With MSL symbolic a run of ticks is then one step, so
+        a schedule has the same number of steps for every MSL.  Only on relations with symbolic timing.
+        """
+        fits = []
+        for chan in (cur.ab, cur.ba):
+            for i, s in enumerate(chan.items):  # age + ticks <= MSL, written so that it cannot wrap around
+                room = z3.And(z3.ULE(s.age.e, self.msl.e), z3.ULE(ticks.e, (self.msl - s.age).e))
+                fits.append(z3.Implies(chan.used(i).e, room))
+        target = cur.copy()
+        for side in (0, 1):
+            ep = cur.endpoint(side).copy()
+            running = ep.timer != TIMER_OFF
+            fits.append(z3.Implies(running.e, z3.UGE(ep.timer.e, ticks.e)))
+            ep.timer = ite(running, ep.timer - ticks, ep.timer)
+            target = target.with_endpoint(side, ep)
+        wait = Branch("wait", 2, -1, z3.simplify(z3.And(*fits, _busy(cur))), target)
+        wait.ops = (ChannelOp(wait=True), ChannelOp(wait=True))
+        return wait
+
+
+def _busy(w: SymWorld) -> z3.BoolRef:
+    """Something is timed: a segment in flight or a timer running (``Machine.idle``, negated)."""
+    return z3.Or(
+        z3.UGT(w.ab.length.e, 0),
+        z3.UGT(w.ba.length.e, 0),
+        (w.a.timer != TIMER_OFF).e,
+        (w.b.timer != TIMER_OFF).e,
+    )
+
+
+def timing_parameters() -> tuple[Term, Term]:
+    """With symbolic timing: MSL and TIME-WAIT's duration in ticks, two 8-bit constants shared by every frame."""
+    return Term(z3.BitVec("MSL", SMALL_BITS)), Term(z3.BitVec("TIME-WAIT", SMALL_BITS))
 
 
 @dataclass
@@ -723,15 +790,21 @@ class Relation:
         rules: tuple[Rule, ...] | None = None,
         symbolic_iss: bool = False,
         per_state: bool = False,
+        symbolic_timing: bool = False,
     ) -> None:
-        """``per_state``: one branch per RFC state of the actor (more branches, each with a smaller guard)."""
+        """``per_state``: one branch per RFC state of the actor (more branches, each with a smaller guard).
+
+        ``symbolic_timing``: MSL and TIME-WAIT are parameters (``msl``, ``time_wait``), and a ``wait`` branch
+        passes any number of ticks in one step (``Compiler._wait``).
+        """
         start = time.perf_counter()
         self.config = config
         self.machine = Machine(config, rules)
         self.bounds = bounds or Bounds.for_config(config)
         self.symbolic_iss = symbolic_iss  # each incarnation's ISS is any 32-bit value (iss_parameter)
         template = frame(self.bounds, "cur")
-        compiler = Compiler(self.machine, self.bounds, symbolic_iss, per_state)
+        compiler = Compiler(self.machine, self.bounds, symbolic_iss, per_state, symbolic_timing)
+        self.msl, self.time_wait = compiler.msl, compiler.time_wait
         self.branches = compiler.compile(template.world, template.iss, template.idx)
         self.problems = compiler.problems
         self.ev_bits = max(1, (len(self.branches) - 1).bit_length())
@@ -817,10 +890,14 @@ class Relation:
                 index = ite(Term(self.selects(k)), slot, index)
             takes = Term(z3.Or(*[self.selects(k) for k, _ in removing]))
             chan = choose(takes, chan.remove(index), chan)
-        aging = [k for k, op in ops if op.age]
+        aging = [k for k, op in ops if op.age or op.wait]
         if aging:
             ages = Term(z3.Or(*[self.selects(k) for k in aging]))
-            chan = Slots([s.replace(age=ite(ages, s.age + 1, s.age)) for s in chan.items], chan.length)
+            by: Any = Term(z3.BitVecVal(1, SMALL_BITS))
+            for k, op in ops:
+                if op.wait:
+                    by = ite(Term(self.selects(k)), self.cur.idx, by)
+            chan = Slots([s.replace(age=ite(ages, s.age + by, s.age)) for s in chan.items], chan.length)
         overflow: z3.BoolRef = FALSE
         most = max((len(op.sends) for _, op in ops), default=0)
         for j in range(most):

@@ -1,0 +1,368 @@
+"""TIME-WAIT derived by Z3, for every MSL of a range at once.
+
+The explicit derivation (:mod:`checks.derive`) finds the shortest TIME-WAIT for one MSL, and the shortest
+counterexample one tick below it.  Its search grows with MSL (every age and every timer is a number of
+ticks), so here Z3 takes over, on the relation with MSL and TIME-WAIT as 8-bit parameters
+(``Relation(symbolic_timing=True)``), where a ``wait`` step lets any number of ticks pass at once:
+
+1. the explicit engine derives the bound at the configuration's own MSL, and its counterexample just below
+   the bound is the *schedule*: its events in order, each run of ticks free to last any number of ticks;
+2. one solver holds that schedule unrolled on the relation, and for each MSL of the range is asked
+   (under the assumption ``MSL = m``) for the largest TIME-WAIT at which the schedule still ends with an
+   old duplicate accepted -- a binary search over "some TIME-WAIT >= t admits it", so the answer is exact
+   for TIME-WAIT up to 255 ticks, with no assumption that the answers are monotone;
+3. every run Z3 finds is replayed on the explicit engine at that MSL and TIME-WAIT (a wait expands into
+   its ticks), which must take every step and see the same old duplicate: the two engines agree, or it is
+   an engine error, never a verdict.  At the configuration's own MSL, Z3's answer must equal the explicit
+   sweep's.
+
+What this shows: for every MSL in the range, TIME-WAIT must be longer than the answer (a real run accepts
+an old duplicate at it).  What it does not: that one tick more is enough for that MSL -- the schedule no
+longer works there, but another might.  That half is EXHAUSTED by the explicit engine at the MSL values it
+can search; a proof by induction for every MSL needs timing invariants not yet written (README, Proofs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from checks.bmc import EngineDisagreement
+from checks.derive import DEFAULT_UP_TO, Derivation, derivation_json, derive_time_wait
+from checks.properties import NO_OLD_DUPLICATES, Limits, OldDuplicateObserver
+from checks.symbolic import Branch, Frame, Relation, equals
+from checks.symprops import SYMBOLIC, overflow, rules_problem
+from checks.symstate import SymWorld, model_value
+from checks.trace import build_trace
+from spec.config import Config, ConfigError
+from spec.machine import Label, Machine, Transition, World
+
+#: MSL values tried by default, in ticks.
+DEFAULT_MSL = range(1, 17)
+
+#: The widest TIME-WAIT the parameters hold (8 bits).
+MOST_TICKS = 255
+
+
+@dataclass
+class Retiming:
+    """The schedule at one MSL: the largest TIME-WAIT at which it still ends in an old duplicate."""
+
+    msl: int
+    time_wait: int | None  # None: at no TIME-WAIT from 0 to MOST_TICKS
+    path: list[Label]  # that run, ticks expanded, as the explicit engine took it
+    message: str  # the explicit engine's account of the old duplicate at the end
+    queries: int
+    seconds: float
+
+
+@dataclass
+class SmtDerivation:
+    """The explicit sweep at the configuration's MSL, and the schedule retimed by Z3 for every MSL."""
+
+    explicit: Derivation
+    msls: range
+    rows: list[Retiming]
+    steps: int  # the schedule's length in relation steps (each run of ticks: at most two)
+    compile_seconds: float
+    seconds: float
+
+    @property
+    def config(self) -> Config:
+        return self.explicit.config
+
+    @property
+    def schedule(self) -> list[Label]:
+        below = self.explicit.below
+        assert below is not None and below.result.counterexample is not None
+        return [label for _, label in below.result.counterexample.path]
+
+
+def parse_msl_range(text: str) -> range:
+    """``"1..16"`` or ``"4"``: MSL values in ticks, from 1 to 64 (TIME-WAIT up to 255 must fit 4 MSL)."""
+    low, dots, high = text.partition("..")
+    try:
+        lo, hi = int(low), int(high if dots else low)
+    except ValueError:
+        raise ConfigError(f"--msl: give ticks as N or LOW..HIGH (such as 1..16), not {text!r}") from None
+    if not 1 <= lo <= hi <= 64:
+        raise ConfigError(f"--msl: MSL from 1 to 64 ticks, the low end first, not {text!r}")
+    return range(lo, hi + 1)
+
+
+def derive_time_wait_smt(
+    config: Config,
+    msls: range = DEFAULT_MSL,
+    limits: Limits | None = None,
+    up_to: int = DEFAULT_UP_TO,
+    progress: Callable[[Retiming], None] | None = None,
+) -> SmtDerivation:
+    """Derive, for every MSL in ``msls``, the largest TIME-WAIT at which an old duplicate still gets in."""
+    start = time.perf_counter()
+    explicit = derive_time_wait(config, up_to, limits)
+    below = explicit.below
+    if explicit.bound is None or below is None or below.result.counterexample is None:
+        return SmtDerivation(explicit, msls, [], 0, 0.0, time.perf_counter() - start)
+    schedule = [label for _, label in below.result.counterexample.path]
+    rel = Relation(config, symbolic_timing=True)
+    solver, frames = _unrolled(rel, _taken_branches(rel, below.config, schedule))
+    rows = []
+    for m in msls:
+        row = _retime(rel, solver, frames, m)
+        if m == config.msl and row.time_wait != below.ticks:
+            raise EngineDisagreement(
+                f"at MSL = {m} the explicit sweep's last violated TIME-WAIT is {below.ticks} ticks, "
+                f"Z3's along its schedule {row.time_wait}"
+            )
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+    return SmtDerivation(explicit, msls, rows, len(frames) - 1, rel.compile_seconds, time.perf_counter() - start)
+
+
+def _taken_branches(rel: Relation, below: Config, schedule: Sequence[Label]) -> list[int]:
+    """The branch of the relation that takes each step of the explicit run (a tick: a wait of none, then a tick).
+
+    Each is found by Z3 on that one step, both states fixed to the explicit engine's, the parameters to the
+    run's MSL and TIME-WAIT.
+    """
+    machine = Machine(below, rel.machine.rules)
+    assert below.msl is not None
+    fixed = [rel.msl.e == below.msl, rel.time_wait.e == below.time_wait_ticks]
+    out: list[int] = []
+    world = machine.initial()
+    for i, label in enumerate(schedule):
+        nxt = machine.step(world, label).target
+        kinds = [("wait", world), ("tick", nxt)] if label.kind == "tick" else [(label.kind, nxt)]
+        for kind, after in kinds:
+            solver = z3.SolverFor("QF_BV")
+            solver.add(*fixed, rel.formula(), equals(rel.cur.world, SymWorld.of(world, rel.bounds)))
+            solver.add(z3.Or(*[rel.selects(k) for k, b in enumerate(rel.branches) if _same(b, kind, label)]))
+            out.append(_branch_to(rel, solver, after, i))
+            world = after
+    return out
+
+
+def _branch_to(rel: Relation, solver: z3.Solver, after: World, i: int) -> int:
+    """A branch the solver's step can take to ``after`` (the slots beyond a channel's length may differ)."""
+    while solver.check() == z3.sat:
+        model = solver.model()
+        if rel.nxt.world.to_world(model_value(model), rel.config.reorder) == after:
+            return int(model.eval(rel.cur.ev).as_long())
+        solver.add(rel.cur.ev != model.eval(rel.cur.ev))
+    raise EngineDisagreement(f"step {i + 1} of the explicit run: no branch of Z3's relation takes it")
+
+
+def _same(b: Branch, kind: str, label: Label) -> bool:
+    if kind == "wait":
+        return b.kind == "wait"
+    return (b.kind, b.actor, b.channel) == (label.kind, label.actor, label.channel)
+
+
+def _unrolled(rel: Relation, plan: Sequence[int]) -> tuple[z3.Solver, list[Frame]]:
+    """A solver holding the schedule on the relation: each step taken by the branch that took it."""
+    too_big, stuck = overflow(rel), rules_problem(rel)
+    formula, where = SYMBOLIC[NO_OLD_DUPLICATES]
+    assert where == "transition"  # a violation on the step leaving the frame (checks.bmc._at_depth)
+    violation = formula(rel)
+    solver = z3.SolverFor("QF_BV")
+    frames = [rel.frame(0)]
+    solver.add(rel.initial(frames[0]))
+    for i, k in enumerate(plan):
+        f, g = frames[i], rel.frame(i + 1)
+        solver.add(f.ev == k)
+        solver.add(z3.Not(rel.on_frame(too_big, f)), z3.Not(rel.on_frame(stuck, f)))
+        solver.add(rel.step(f, g))
+        frames.append(g)
+    solver.add(rel.on_frame(violation, frames[-2]))
+    return solver, frames
+
+
+def _retime(rel: Relation, solver: z3.Solver, frames: list[Frame], m: int) -> Retiming:
+    """The largest TIME-WAIT at which the schedule runs at MSL ``m``: each run found asks for a longer one,
+    until none is left (one unsatisfiable query: every TIME-WAIT above the answer is excluded)."""
+    start = time.perf_counter()
+    msl, tw = rel.msl.e, rel.time_wait.e
+    queries = 0
+    model: z3.ModelRef | None = None
+
+    def admits(least: int) -> z3.ModelRef | None:
+        nonlocal queries
+        queries += 1
+        answer = solver.check(msl == m, z3.UGE(tw, least))
+        if answer == z3.unknown:
+            raise RuntimeError(f"z3 answered unknown: {solver.reason_unknown()}")
+        return solver.model() if answer == z3.sat else None
+
+    model = admits(0)
+    if model is None:
+        return Retiming(m, None, [], "", queries, time.perf_counter() - start)
+    best = model.eval(tw).as_long()
+    while best < MOST_TICKS and (found := admits(best + 1)) is not None:
+        model, best = found, found.eval(tw).as_long()
+    path, message = _replay(rel, model, frames, m, best)
+    return Retiming(m, best, path, message, queries, time.perf_counter() - start)
+
+
+def _replay(rel: Relation, model: z3.ModelRef, frames: list[Frame], m: int, tw: int) -> tuple[list[Label], str]:
+    """Z3's run, replayed on the explicit engine at MSL ``m`` and TIME-WAIT ``tw``: its labels, and the message."""
+    config = dataclasses.replace(rel.config, msl=m, time_wait=tw)
+    machine = Machine(config, rel.machine.rules)
+    value: Any = model_value(model)
+    worlds = [f.world.to_world(value, config.reorder) for f in frames]
+    steps: list[tuple[World, Transition]] = []
+    for i, (f, (w, v)) in enumerate(zip(frames, itertools.pairwise(worlds), strict=False)):
+        branch = rel.branches[model.eval(f.ev).as_long()]
+        if branch.kind == "wait":
+            for _ in range(value(f.idx)):
+                t = _taken(machine, w, _is_tick, i)
+                steps.append((w, t))
+                w = t.target
+            if w != v:
+                raise EngineDisagreement(f"step {i + 1}: {value(f.idx)} ticks lead elsewhere than Z3's wait")
+            continue
+        steps.append((w, _taken(machine, w, _leads_to(v), i)))
+    observer = OldDuplicateObserver()
+    w, t = steps[-1]
+    observer.on_transition(len(steps) - 1, w, t, len(steps))
+    if observer.violation is None:
+        raise EngineDisagreement(
+            f"at MSL = {m}, TIME-WAIT = {tw}: the explicit engine sees no old duplicate at the end"
+        )
+    return [t.label for _, t in steps], observer.violation[3]
+
+
+def _leads_to(v: World) -> Callable[[Transition], bool]:
+    return lambda t: t.target == v
+
+
+def _is_tick(t: Transition) -> bool:
+    return t.label.kind == "tick"
+
+
+def _taken(machine: Machine, w: World, which: Callable[[Transition], bool], i: int) -> Transition:
+    found = [t for t in machine.successors(w) if which(t)]
+    if not found:
+        raise EngineDisagreement(f"step {i + 1}: the explicit engine has no such transition from {w}")
+    return found[0]
+
+
+def _ticks(n: int) -> str:
+    return f"{n} tick" + ("" if n == 1 else "s")
+
+
+def _in_msl(ticks: int, msl: int) -> str:
+    m = Fraction(ticks, msl)
+    return f"{m} MSL" if m.denominator == 1 else f"{float(m):.3g} MSL"
+
+
+def _law(rows: Sequence[Retiming], plus: int = 0) -> str | None:
+    """``"2*MSL - 1"`` (say) when one line ``a*MSL + b`` gives every row's answer (plus ``plus``)."""
+    found = [(r.msl, r.time_wait + plus) for r in rows if r.time_wait is not None]
+    if len(found) < len(rows) or not found:
+        return None
+    if len(found) == 1:
+        return str(found[0][1])
+    (m0, t0), (m1, t1) = found[0], found[1]
+    if m1 == m0 or (t1 - t0) % (m1 - m0):
+        return None
+    a = (t1 - t0) // (m1 - m0)
+    b = t0 - a * m0
+    if any(t != a * m + b for m, t in found):
+        return None
+    return f"{a}*MSL" + (f" + {b}" if b > 0 else f" - {-b}" if b < 0 else "")
+
+
+def derivation_smt_text(d: SmtDerivation) -> str:
+    """The explicit sweep in one line, the schedule, one line per MSL, and what is shown and what is not."""
+    config, explicit = d.config, d.explicit
+    assert config.msl is not None
+    rto = "any moment" if config.rto is None else _ticks(config.rto)
+    lines = [
+        f"{config.name}: {config.description}",
+        f"  engine smt: MSL and TIME-WAIT are 8-bit parameters; MSL = {d.msls.start}..{d.msls.stop - 1} ticks, "
+        f"RTO = {rto}",
+    ]
+    sweep = ", ".join(f"{a.ticks} {a.result.verdict}" for a in explicit.attempts)
+    bound, below = explicit.bound, explicit.below
+    lines.append(f"  the explicit engine at MSL = {_ticks(config.msl)}, TIME-WAIT from 0 up: {sweep}")
+    if bound is None or below is None or below.result.counterexample is None:
+        lines.append("no answer: the explicit sweep found no bound, so there is no schedule for Z3 to retime")
+        return "\n".join(lines) + "\n"
+    lines += [
+        f"  the schedule: its shortest counterexample at TIME-WAIT = {_ticks(below.ticks)} "
+        f"({len(d.schedule)} steps). Z3 keeps its events in order,",
+        f"  lets every run of ticks last any number of ticks ({d.steps} steps of the relation, one solver for "
+        "every MSL),",
+        "  and asks for each MSL the longest TIME-WAIT at which the schedule still ends with an old duplicate "
+        "accepted:",
+        "    MSL  longest TIME-WAIT with an old duplicate   run (explicit engine)  queries  seconds",
+    ]
+    for r in d.rows:
+        if r.time_wait is None:
+            lines.append(f"  {r.msl:>5}  none from 0 to {MOST_TICKS} ticks")
+            continue
+        tw = f"{_ticks(r.time_wait)} = {_in_msl(r.time_wait, r.msl)}"
+        lines.append(f"  {r.msl:>5}  {tw:<40}  {len(r.path):>3} steps  {r.queries:>12}  {r.seconds:>7.1f}")
+    law = _law(d.rows)
+    span = f"every MSL from {d.msls.start} to {d.msls.stop - 1} ticks"
+    if law is not None:
+        lines.append(
+            f"for {span}: an old duplicate gets in with TIME-WAIT = {law} ticks (each run replayed on the\n"
+            f"  explicit engine); along this schedule none does at any longer TIME-WAIT up to {MOST_TICKS} ticks "
+            "(Z3: unsatisfiable)"
+        )
+        lines.append(
+            f"so TIME-WAIT must last at least {_law(d.rows, 1)} ticks (RFC 9293 §3.6.1, MUST-13, asks for 2*MSL)"
+        )
+    else:
+        lines.append(
+            f"for {span}: the longest TIME-WAIT with an old duplicate is as above (each run replayed on the "
+            "explicit engine); no single a*MSL + b gives them all"
+        )
+    proved = f"EXHAUSTED by the explicit engine for MSL = {_ticks(config.msl)} ({bound.states:,} states)"
+    others = [m for m in d.msls if m != config.msl]
+    lines.append(f"that one tick more is enough: {proved}")
+    if others:
+        lines.append(
+            "  for the other MSL NOT CHECKED: no proof by induction yet (the timing invariants it needs are not "
+            "inductive yet)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def derivation_smt_json(d: SmtDerivation) -> dict[str, Any]:
+    """The derivation as one JSON document: the explicit sweep, the schedule, every MSL's answer and run."""
+    config, explicit = d.config, d.explicit
+    doc: dict[str, Any] = {
+        "config": config.name,
+        "property": NO_OLD_DUPLICATES.name,
+        "engine": "smt",
+        "msl_ticks": [d.msls.start, d.msls.stop - 1],
+        "rto_ticks": config.rto,
+        "explicit": derivation_json(explicit),
+        "schedule_steps": len(d.schedule) if explicit.below and explicit.below.result.counterexample else None,
+        "relation_steps": d.steps,
+        "rows": [],
+        "law": _law(d.rows),
+        "seconds": round(d.seconds, 3),
+    }
+    for r in d.rows:
+        row: dict[str, Any] = {
+            "msl_ticks": r.msl,
+            "longest_violated_time_wait_ticks": r.time_wait,
+            "queries": r.queries,
+        }
+        if r.time_wait is not None:
+            machine = Machine(dataclasses.replace(config, msl=r.msl, time_wait=r.time_wait))
+            row["message"] = r.message
+            row["trace"] = [s.to_json() for s in build_trace(machine, [(i + 1, lab) for i, lab in enumerate(r.path)])]
+        doc["rows"].append(row)
+    return doc
