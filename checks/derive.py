@@ -214,7 +214,8 @@ def _before_last_step(machine: Machine, counterexample: Counterexample) -> World
     return world
 
 
-def _ticks(n: int) -> str:
+def ticks_text(n: int) -> str:
+    """``"1 tick"``, ``"2 ticks"``."""
     return f"{n} tick" + ("" if n == 1 else "s")
 
 
@@ -225,7 +226,7 @@ def _msl(d: Derivation, ticks: int) -> str:
 
 def attempt_line(d: Derivation, a: Attempt) -> str:
     """One line per duration tried: its verdict, the trace length or the states, the time."""
-    head = f"  TIME-WAIT {_ticks(a.ticks):<8} = {_msl(d, a.ticks):<8}"
+    head = f"  TIME-WAIT {ticks_text(a.ticks):<8} = {_msl(d, a.ticks):<8}"
     cx = a.result.counterexample
     if a.result.verdict == VIOLATED and cx is not None:
         verdict = f"VIOLATED: an old duplicate is accepted after {len(cx.path)} steps"
@@ -244,7 +245,7 @@ def derivation_text(d: Derivation) -> str:
     assert msl is not None
     lines = [
         f"{d.config.name}: {d.config.description}",
-        f"  MSL = {_ticks(msl)}; {NO_OLD_DUPLICATES.name} checked in every reachable state (explicit engine) "
+        f"  MSL = {ticks_text(msl)}; {NO_OLD_DUPLICATES.name} checked in every reachable state (explicit engine) "
         "for each TIME-WAIT, from 0 up:",
     ]
     lines += [attempt_line(d, a) for a in d.attempts]
@@ -265,20 +266,23 @@ def derivation_text(d: Derivation) -> str:
             lines.append("no answer: a search stopped before it was complete")
         return "\n".join(lines) + "\n"
     lines.append(
-        f"smallest TIME-WAIT that keeps old duplicates out: {_ticks(bound.ticks)} = {_msl(d, bound.ticks)} "
+        f"smallest TIME-WAIT that keeps old duplicates out: {ticks_text(bound.ticks)} = {_msl(d, bound.ticks)} "
         "(RFC 9293 §3.6.1, MUST-13, asks for 2*MSL)"
     )
     if below is None or below.result.counterexample is None:
         return "\n".join(lines) + "\n"
     cx = below.result.counterexample
     machine = Machine(below.config)
-    lines += ["", f"Just below the bound, TIME-WAIT = {_ticks(below.ticks)}: {NO_OLD_DUPLICATES.statement} -- VIOLATED"]
+    lines += [
+        "",
+        f"Just below the bound, TIME-WAIT = {ticks_text(below.ticks)}: {NO_OLD_DUPLICATES.statement} -- VIOLATED",
+    ]
     if cx.message:
         lines.append(f"  {cx.message}")
     lines.append(f"  shortest trace ({len(cx.path)} steps):")
     lines.append(format_trace(build_trace(machine, cx.path)).rstrip("\n"))
     replay = replay_at(bound, below)
-    lines += ["", f"At the bound, TIME-WAIT = {_ticks(bound.ticks)}, the same schedule:"]
+    lines += ["", f"At the bound, TIME-WAIT = {ticks_text(bound.ticks)}, the same schedule:"]
     lines += _replay_lines(replay, len(cx.path))
     return "\n".join(lines) + "\n"
 

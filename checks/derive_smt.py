@@ -34,15 +34,15 @@ from typing import Any
 
 import z3
 
-from checks.bmc import EngineDisagreement
-from checks.derive import DEFAULT_UP_TO, Derivation, derivation_json, derive_time_wait
+from checks.bmc import EngineDisagreement, replay
+from checks.derive import DEFAULT_UP_TO, Derivation, derivation_json, derive_time_wait, ticks_text
 from checks.properties import NO_OLD_DUPLICATES, Limits, OldDuplicateObserver
 from checks.symbolic import Branch, Frame, Relation, equals
 from checks.symprops import SYMBOLIC, overflow, rules_problem
 from checks.symstate import SymWorld, model_value
 from checks.trace import build_trace
 from spec.config import Config, ConfigError
-from spec.machine import Label, Machine, Transition, World
+from spec.machine import Label, Machine, World
 
 #: MSL values tried by default, in ticks.
 DEFAULT_MSL = range(1, 17)
@@ -212,50 +212,29 @@ def _retime(rel: Relation, solver: z3.Solver, frames: list[Frame], m: int) -> Re
 
 
 def _replay(rel: Relation, model: z3.ModelRef, frames: list[Frame], m: int, tw: int) -> tuple[list[Label], str]:
-    """Z3's run, replayed on the explicit engine at MSL ``m`` and TIME-WAIT ``tw``: its labels, and the message."""
+    """Z3's run, replayed on the explicit engine at MSL ``m`` and TIME-WAIT ``tw`` (each wait expanded into its
+    ticks): its labels, and the explicit engine's account of the old duplicate at the end."""
     config = dataclasses.replace(rel.config, msl=m, time_wait=tw)
     machine = Machine(config, rel.machine.rules)
     value: Any = model_value(model)
-    worlds = [f.world.to_world(value, config.reorder) for f in frames]
-    steps: list[tuple[World, Transition]] = []
-    for i, (f, (w, v)) in enumerate(zip(frames, itertools.pairwise(worlds), strict=False)):
-        branch = rel.branches[model.eval(f.ev).as_long()]
-        if branch.kind == "wait":
+    worlds = [machine.initial()]
+    for f, g in itertools.pairwise(frames):
+        if rel.branches[model.eval(f.ev).as_long()].kind == "wait":
             for _ in range(value(f.idx)):
-                t = _taken(machine, w, _is_tick, i)
-                steps.append((w, t))
-                w = t.target
-            if w != v:
-                raise EngineDisagreement(f"step {i + 1}: {value(f.idx)} ticks lead elsewhere than Z3's wait")
-            continue
-        steps.append((w, _taken(machine, w, _leads_to(v), i)))
+                ticks = [t.target for t in machine.successors(worlds[-1]) if t.label.kind == "tick"]
+                if not ticks:
+                    raise EngineDisagreement(f"at MSL = {m}: the explicit engine cannot tick where Z3 waits")
+                worlds.append(ticks[0])
+        else:
+            worlds.append(g.world.to_world(value, config.reorder))
+    steps = replay(machine, worlds)  # raises EngineDisagreement where the explicit engine has no such step
     observer = OldDuplicateObserver()
-    w, t = steps[-1]
-    observer.on_transition(len(steps) - 1, w, t, len(steps))
+    observer.on_transition(len(worlds) - 2, worlds[-2], steps[-1], len(worlds) - 1)
     if observer.violation is None:
         raise EngineDisagreement(
             f"at MSL = {m}, TIME-WAIT = {tw}: the explicit engine sees no old duplicate at the end"
         )
-    return [t.label for _, t in steps], observer.violation[3]
-
-
-def _leads_to(v: World) -> Callable[[Transition], bool]:
-    return lambda t: t.target == v
-
-
-def _is_tick(t: Transition) -> bool:
-    return t.label.kind == "tick"
-
-
-def _taken(machine: Machine, w: World, which: Callable[[Transition], bool], i: int) -> Transition:
-    found = [t for t in machine.successors(w) if which(t)]
-    if not found:
-        raise EngineDisagreement(f"step {i + 1}: the explicit engine has no such transition from {w}")
-    return found[0]
-
-
-def _ticks(n: int) -> str:
-    return f"{n} tick" + ("" if n == 1 else "s")
+    return [t.label for t in steps], observer.violation[3]
 
 
 def _in_msl(ticks: int, msl: int) -> str:
@@ -284,7 +263,7 @@ def derivation_smt_text(d: SmtDerivation) -> str:
     """The explicit sweep in one line, the schedule, one line per MSL, and what is shown and what is not."""
     config, explicit = d.config, d.explicit
     assert config.msl is not None
-    rto = "any moment" if config.rto is None else _ticks(config.rto)
+    rto = "any moment" if config.rto is None else ticks_text(config.rto)
     lines = [
         f"{config.name}: {config.description}",
         f"  engine smt: MSL and TIME-WAIT are 8-bit parameters; MSL = {d.msls.start}..{d.msls.stop - 1} ticks, "
@@ -292,12 +271,12 @@ def derivation_smt_text(d: SmtDerivation) -> str:
     ]
     sweep = ", ".join(f"{a.ticks} {a.result.verdict}" for a in explicit.attempts)
     bound, below = explicit.bound, explicit.below
-    lines.append(f"  the explicit engine at MSL = {_ticks(config.msl)}, TIME-WAIT from 0 up: {sweep}")
+    lines.append(f"  the explicit engine at MSL = {ticks_text(config.msl)}, TIME-WAIT from 0 up: {sweep}")
     if bound is None or below is None or below.result.counterexample is None:
         lines.append("no answer: the explicit sweep found no bound, so there is no schedule for Z3 to retime")
         return "\n".join(lines) + "\n"
     lines += [
-        f"  the schedule: its shortest counterexample at TIME-WAIT = {_ticks(below.ticks)} "
+        f"  the schedule: its shortest counterexample at TIME-WAIT = {ticks_text(below.ticks)} "
         f"({len(d.schedule)} steps). Z3 keeps its events in order,",
         f"  lets every run of ticks last any number of ticks ({d.steps} steps of the relation, one solver for "
         "every MSL),",
@@ -309,7 +288,7 @@ def derivation_smt_text(d: SmtDerivation) -> str:
         if r.time_wait is None:
             lines.append(f"  {r.msl:>5}  none from 0 to {MOST_TICKS} ticks")
             continue
-        tw = f"{_ticks(r.time_wait)} = {_in_msl(r.time_wait, r.msl)}"
+        tw = f"{ticks_text(r.time_wait)} = {_in_msl(r.time_wait, r.msl)}"
         lines.append(f"  {r.msl:>5}  {tw:<40}  {len(r.path):>3} steps  {r.queries:>12}  {r.seconds:>7.1f}")
     law = _law(d.rows)
     span = f"every MSL from {d.msls.start} to {d.msls.stop - 1} ticks"
@@ -327,7 +306,7 @@ def derivation_smt_text(d: SmtDerivation) -> str:
             f"for {span}: the longest TIME-WAIT with an old duplicate is as above (each run replayed on the "
             "explicit engine); no single a*MSL + b gives them all"
         )
-    proved = f"EXHAUSTED by the explicit engine for MSL = {_ticks(config.msl)} ({bound.states:,} states)"
+    proved = f"EXHAUSTED by the explicit engine for MSL = {ticks_text(config.msl)} ({bound.states:,} states)"
     others = [m for m in d.msls if m != config.msl]
     lines.append(f"that one tick more is enough: {proved}")
     if others:

@@ -89,7 +89,6 @@ class SymCtx:
         self.cfg: Any = _TimedOnTerms(cfg, time_wait)  # the rules read TIME-WAIT's duration from it
         self.urgent = urgent
         self.iss = iss
-        self.time_wait = time_wait  # the ticks TIME-WAIT lasts: the configuration's, or a parameter
         self.out: list[SymSegment] = []
         self.ack_pending = False
         self.iss_used = False
@@ -194,7 +193,7 @@ def enter(x: SymCtx, state: TcpState, outcome: Outcome | None) -> None:
         t.passive = Term(TRUE)
         x.ack_pending = False
     elif state is TIME_WAIT:
-        t.timer = x.time_wait
+        t.timer = x.cfg.time_wait_ticks
         t.retries = fit(0, SMALL_BITS)
     t.state = Term(z3.BitVecVal(int(state), STATE_BITS))
 
