@@ -17,9 +17,19 @@ import z3
 from checks.properties import Property
 from checks.symbolic import Relation, iss_parameter
 from checks.symprops import SYMBOLIC, in_states, units_sent
-from checks.symstate import OUTCOMES, SMALL_BITS, Slots, SymEnded, SymEndpoint, SymWorld, same_segment
+from checks.symstate import (
+    OUTCOMES,
+    SMALL_BITS,
+    Slots,
+    SymEnded,
+    SymEndpoint,
+    SymSegment,
+    SymWorld,
+    same_segment,
+)
 from checks.terms import SEQ_BITS, Term, ite
 from spec.config import Call, Config, EndpointConfig
+from spec.machine import World
 from spec.states import (
     ACK,
     CLOSED,
@@ -521,6 +531,17 @@ def _in_order_once(config: Config) -> bool:
     return not config.reorder and not config.duplicate and config.retries is None
 
 
+def _timed_fifo(config: Config) -> bool:
+    """A timed FIFO network without a capacity (it may lose, duplicate and retransmit): segments keep their
+    order, and MSL with the senders' budgets bound what is in flight."""
+    return config.timed and not config.reorder and config.capacity is None
+
+
+#: The facts of :func:`fifo_channels` that rest on order alone, not on each segment being sent once: they
+#: hold on a timed FIFO network that loses and retransmits too.
+ORDER_ONLY = ("not-overtaken",)
+
+
 def _ended(e: SymEnded, outcome: Outcome) -> z3.BoolRef:
     return (e.outcome == OUTCOMES.index(outcome)).e
 
@@ -533,7 +554,7 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     and as candidates they made each of Houdini's queries slow: on reorder-capacity-2, 50-70 s a query with
     them, 186 queries in 120 s without.
     """
-    if not _in_order_once(rel.config):
+    if not (_in_order_once(rel.config) or _timed_fifo(rel.config)):
         return []
     out = []
     for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
@@ -567,6 +588,39 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
             for i, s in enumerate(chan.items):
                 fin = z3.And(chan.used(i).e, s.FIN.e, _has_iss(peer), (s.inc == peer.peer_inc).e, _has_irs(peer))
                 out.append((f"{name}>[{i}].fin-acks-fin", z3.Implies(fin, s.ack.e == peer.snd_nxt.e)))
+            if _timed_fifo(rel.config):  # (on an in-order network the facts above carry the proofs without these)
+                # ...so the peer's FIN goes first, and ours acknowledges it: the peer is never in CLOSE-WAIT,
+                # LAST-ACK or CLOSING with any incarnation of ours (our ACK is processed before our FIN, §3.10.7.4).
+                passive = (TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING)
+                met = (peer.peer_inc != 0).e
+                out.append((f"{name}.peer-closes-first", z3.Implies(met, z3.Not(_is(peer.state, passive)))))
+                for j, e in enumerate(peer.history.items):
+                    ended = z3.And(peer.history.used(j).e, (e.peer_inc != 0).e)
+                    out.append((f"{name}.peer-closed-first[{j}]", z3.Implies(ended, z3.Not(_is(e.state, passive)))))
+                for i, seg in enumerate(chan.items):
+                    fin = z3.And(chan.used(i).e, seg.FIN.e, _has_irs(peer), (peer.peer_inc == seg.inc).e)
+                    acks_it = z3.And(_fin_sent(peer), seg.ACK.e, seg.ack.e == peer.snd_nxt.e)
+                    out.append((f"{name}>[{i}].peer-fin-first", z3.Implies(fin, acks_it)))
+        if not _closes_before(peer_cfg, Call.WAIT_EOF) and _timed_fifo(rel.config):
+            # The peer closes passively, its FIN after ours: whatever acknowledges its FIN comes after our FIN.
+            for i, seg in enumerate(chan.items):
+                acks_fin = z3.And(
+                    chan.used(i).e,
+                    seg.ACK.e,
+                    z3.Not(seg.RST.e),
+                    (seg.inc == ep.inc).e,
+                    _has_iss(ep),
+                    _has_iss(peer),
+                    (peer.peer_inc == ep.inc).e,
+                    _fin_sent(peer),
+                    seg.ack.e == peer.snd_nxt.e,
+                )
+                after = z3.And(_fin_sent(ep), seg.seq.e == ep.snd_nxt.e)
+                out.append((f"{name}>[{i}].after-own-fin", z3.Implies(acks_fin, after)))
+        if _timed_fifo(rel.config):
+            # A TCB not from a passive OPEN came from an active one: OPEN, or SEND in LISTEN (§3.10.1-2).
+            active = z3.And(z3.Not(_is(ep.state, (CLOSED,))), z3.Not(ep.passive.e))
+            out.append((f"{name}.active", z3.Implies(active, _opened_actively(cfg, ep.pc))))
         # The first OPEN or LISTEN finds the endpoint CLOSED and creates its first TCB (§3.10.1).
         opened = _calls_before(cfg, ep.pc, (Call.OPEN, Call.LISTEN)) + int(cfg.listening)
         out.append((f"{name}.first", (ep.inc != 0).e == (opened != 0)))
@@ -580,7 +634,7 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
         waiting = z3.And(_is(ep.state, (TcpState.FIN_WAIT_1, TcpState.CLOSING, TcpState.LAST_ACK)), _fin_sent(ep))
         out.append((f"{name}.fin-unacked", z3.Implies(waiting, ep.snd_una.e != ep.snd_nxt.e)))
         out += _fin_received(name, ep, peer)
-        out += _synchronized(name, ep, peer)
+        out += _synchronized(name, ep, peer, stays=_in_order_once(rel.config))
         out += _ended_incarnations(name, ep, peer, cfg, peer_cfg, rel)
         out += _segments_sent(name, ep, peer, chan, cfg, peer_cfg, rel)
     return out
@@ -615,8 +669,12 @@ def _fin_received(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[s
     return out
 
 
-def _synchronized(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[str, z3.BoolRef]]:
-    """Synchronized means the peer acknowledged our SYN: the peer's incarnation was past its own SYN."""
+def _synchronized(name: str, ep: SymEndpoint, peer: SymEndpoint, stays: bool) -> list[tuple[str, z3.BoolRef]]:
+    """Synchronized means the peer acknowledged our SYN: the peer's incarnation was past its own SYN.
+
+    ``stays``: a passive peer, once it answered, never returns to LISTEN in the same incarnation (no loss,
+    no retransmission: nothing resets it or makes it give up).
+    """
     out = []
     answered = SYNCHRONIZED | {SYN_RECEIVED}
     acked = z3.And(_is(ep.state, SYNCHRONIZED), (ep.peer_inc == peer.inc).e, _has_iss(peer))
@@ -626,8 +684,9 @@ def _synchronized(name: str, ep: SymEndpoint, peer: SymEndpoint) -> list[tuple[s
         out.append((f"{name}.acked-by[{j}]", z3.Implies(gone, _is(e.state, answered))))
     for i, mine in enumerate(ep.history.items):
         was = z3.And(ep.history.used(i).e, _is(mine.state, SYNCHRONIZED))
-        live = z3.And(was, (mine.peer_inc == peer.inc).e)
-        out.append((f"{name}[{i}].acked", z3.Implies(live, _is(peer.state, answered | {CLOSED}))))
+        if stays:
+            live = z3.And(was, (mine.peer_inc == peer.inc).e)
+            out.append((f"{name}[{i}].acked", z3.Implies(live, _is(peer.state, answered | {CLOSED}))))
         for j, e in enumerate(peer.history.items):
             gone = z3.And(was, (mine.peer_inc == j + 1).e, peer.history.used(j).e)
             out.append((f"{name}[{i}].acked-by[{j}]", z3.Implies(gone, _is(e.state, answered))))
@@ -652,9 +711,12 @@ def _ended_incarnations(
             ),
             z3.Implies(_is(e.state, SYNCHRONIZED | {SYN_RECEIVED}), (e.peer_inc != 0).e),
             z3.Implies((e.state == int(LISTEN)).e, listens != 0),
-            # Refused in SYN-RECEIVED: an active open (a passive one goes back to LISTEN).
+            # Refused or timed out in SYN-RECEIVED: an active open (a passive one goes back to LISTEN).
             z3.Implies(
-                z3.And((e.state == int(SYN_RECEIVED)).e, _ended(e, Outcome.REFUSED)), _opened_actively(cfg, ep.pc)
+                z3.And(
+                    (e.state == int(SYN_RECEIVED)).e, z3.Or(_ended(e, Outcome.REFUSED), _ended(e, Outcome.TIMED_OUT))
+                ),
+                _opened_actively(cfg, ep.pc),
             ),
             # SYN-RECEIVED without a LISTEN: the peer's SYN crossed ours (§3.5, Figure 7).
             z3.Implies(z3.And((e.state == int(SYN_RECEIVED)).e, listens == 0), _opened_actively(peer_cfg, peer.pc)),
@@ -714,8 +776,14 @@ def fifo_channels(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     and a segment dropped at a full channel makes some of them false; Houdini drops those (on the bounded
     handshake none is: the facts carry its proof of no-deadlock).
     """
-    if not _in_order_once(rel.config):
-        return []
+    if _in_order_once(rel.config):
+        return _fifo_facts(w, rel)
+    if _timed_fifo(rel.config):
+        return [(n, f) for n, f in _fifo_facts(w, rel) if any(f".{key}" in n for key in ORDER_ONLY)]
+    return []
+
+
+def _fifo_facts(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     out = []
     for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
         mine = z3.BitVecVal(cfg.sends + 2, SEQ_BITS)  # SYN, the units, FIN
@@ -1013,6 +1081,215 @@ def answers_owed(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     return out
 
 
+def _octets(s: SymSegment) -> z3.BitVecRef:
+    """SEG.LEN of a segment whose units are one octet: SYN, FIN and the unit each count one (§3.4)."""
+    return _count(s.SYN.e) + _count(s.FIN.e) + _count(s.has_text.e)
+
+
+def sender_order(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """A FIFO network delivers an incarnation's segments in the order it sent them, and that order shows.
+
+    SND.NXT and RCV.NXT never decrease within a connection (§3.4, §3.10.7.4): a later segment acknowledges
+    no less, and a bare ACK (sent at SND.NXT) lies beyond all sent before it; a SYN is sent only before
+    anything else but RSTs.  Retransmission and loss keep this (they resend or drop, in order); on networks
+    that send each segment once, fifo-channels says more, and a duplicate appended at the end breaks it.
+    """
+    config = rel.config
+    if config.reorder or config.duplicate or _in_order_once(config):
+        return []
+    out = []
+    for name, ep, _, chan, cfg, peer_cfg in _sides(w, config):
+        mine, theirs = cfg.sends + 2, peer_cfg.sends + 2  # SYN, units, FIN
+        for j, t in enumerate(chan.items):
+            bare = _bare_ack(t)
+            live = z3.And(chan.used(j).e, (t.inc == ep.inc).e, _has_iss(ep))
+            out.append(
+                (f"{name}>[{j}].bare-at-nxt", z3.Implies(z3.And(live, bare), _inside(ep.iss.e + 1, t.seq, ep.snd_nxt)))
+            )
+            for i in range(j):
+                s = chan.items[i]
+                out.append((f"{name}>[{i}]<[{j}].inc", z3.Implies(chan.used(j).e, z3.ULE(s.inc.e, t.inc.e))))
+                same = z3.And(chan.used(j).e, (s.inc == t.inc).e)
+                # (SYN-RECEIVED answers a duplicate SYN with a bare ACK at ISS + 1, then may resend its SYN,ACK.)
+                answer = z3.And(t.ACK.e, _bare_ack(s), s.seq.e == t.seq.e + 1, s.ack.e == t.ack.e)
+                early = z3.Or(s.SYN.e, s.RST.e, answer)
+                out.append((f"{name}>[{i}]<[{j}].syn-first", z3.Implies(z3.And(same, t.SYN.e), early)))
+                kept = z3.And(same, z3.Not(s.RST.e), z3.Not(t.RST.e))
+                acks = z3.And(kept, s.ACK.e, t.ACK.e)
+                out.append((f"{name}>[{i}]<[{j}].ack-grows", z3.Implies(acks, z3.ULE(t.ack.e - s.ack.e, theirs))))
+                beyond = z3.ULE(t.seq.e - (s.seq.e + _octets(s)), mine)
+                out.append((f"{name}>[{i}]<[{j}].bare-beyond", z3.Implies(z3.And(kept, bare), beyond)))
+    return out
+
+
+# --- Timing: MSL, retransmission timers, TIME-WAIT ---------------------------------------------------
+
+
+def _wide(x: Term | z3.BitVecRef, bits: int = 16) -> z3.BitVecRef:
+    """A small counter (age, timer) widened, so that sums of a few of them cannot wrap."""
+    e = x.e if isinstance(x, Term) else x
+    return z3.ZeroExt(bits - e.size(), e)
+
+
+def _timer_on(ep: SymEndpoint) -> z3.BoolRef:
+    return (ep.timer != TIMER_BITS).e
+
+
+def segment_ages(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """How long segments live and timers run, on a timed network (MSL set; RFC 9293 §3.4.1, §3.8.1).
+
+    The clock does not tick while a segment of age MSL is in flight (``Machine._tick_enabled``), and
+    every segment enters the network with age 0; on a FIFO network the older segments are ahead.
+    """
+    config = rel.config
+    if not config.timed:
+        return []
+    msl = config.msl or 0
+    out = []
+    for name, ep, _, chan, *_ in _sides(w, config):
+        for i, s in enumerate(chan.items):
+            out.append((f"{name}>[{i}].msl", z3.Implies(chan.used(i).e, z3.ULE(s.age.e, msl))))
+            if not config.reorder and i + 1 < chan.capacity:
+                later = chan.items[i + 1]
+                out.append((f"{name}>[{i}].older", z3.Implies(chan.used(i + 1).e, z3.UGE(s.age.e, later.age.e))))
+        # TIME-WAIT runs the 2*MSL timer; elsewhere a timer is the retransmission timer, set to RTO, and
+        # runs exactly while something that occupies sequence space is unacknowledged (§3.10.8, RFC 6298).
+        tw = _is(ep.state, (TcpState.TIME_WAIT,))
+        out.append((f"{name}.time-wait-timer", z3.Implies(tw, z3.ULE(ep.timer.e, config.time_wait_ticks))))
+        if config.rto is not None and config.retries is not None:
+            others = z3.And(_has_iss(ep), z3.Not(tw))
+            out.append((f"{name}.rto", z3.Implies(z3.And(others, _timer_on(ep)), z3.ULE(ep.timer.e, config.rto))))
+            outstanding = ep.snd_una.e != ep.snd_nxt.e
+            out.append((f"{name}.rto-runs", z3.Implies(others, _timer_on(ep) == outstanding)))
+            out.append((f"{name}.retries-unacked", z3.Implies(z3.And(others, (ep.retries != 0).e), outstanding)))
+    return out
+
+
+def _bare_ack(s: SymSegment) -> z3.BoolRef:
+    """An ACK and nothing else: no SYN, FIN, RST or data."""
+    return z3.And(s.ACK.e, z3.Not(z3.Or(s.SYN.e, s.FIN.e, s.RST.e, s.has_text.e)))
+
+
+def time_wait_outlasts(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """TIME-WAIT = 2*MSL outlasts every segment of the connection it closes (RFC 9293 §3.6.1, MUST-13).
+
+    In TIME-WAIT with t ticks left: a segment of the peer in flight (age =< MSL) arrives before the timer
+    expires (age + t >= MSL); the peer's pending retransmission too (t >= its timer + 1 + MSL); and the
+    timer restarts when TIME-WAIT answers, so its own segments are at least as old as the time spent
+    there (age + t >= 2*MSL).  So once TIME-WAIT is over, nothing of that connection is left.
+    """
+    config = rel.config
+    if not config.timed or config.rto is None:
+        return []
+    msl, tw_ticks, retries = config.msl or 0, config.time_wait_ticks, config.retries or 0
+    out = []
+    for name, ep, peer, chan, *_ in _sides(w, config):
+        peer_chan = w.ba if chan is w.ab else w.ab
+        tw = _is(ep.state, (TcpState.TIME_WAIT,))
+        t = _wide(ep.timer)
+        for i, s in enumerate(peer_chan.items):
+            there = z3.And(tw, peer_chan.used(i).e)
+            out.append((f"{name}<[{i}].before-tw-ends", z3.Implies(there, z3.UGE(_wide(s.age) + t, msl))))
+        for i, s in enumerate(chan.items):
+            # TIME-WAIT sends only ACKs of all it received; the rest of its segments predate it.
+            latest = z3.And(_bare_ack(s), s.ack.e == ep.rcv_nxt.e)
+            mine = z3.And(tw, chan.used(i).e, (s.inc == ep.inc).e, z3.Not(latest))
+            out.append((f"{name}>[{i}].sent-before-tw", z3.Implies(mine, z3.UGE(_wide(s.age) + t, tw_ticks))))
+        # The peer incarnation this TIME-WAIT closes may still retransmit (its FIN): that arrives in time.
+        same = z3.And(tw, _has_iss(peer), (peer.inc == ep.peer_inc).e, z3.Not(_is(peer.state, (TcpState.TIME_WAIT,))))
+        may_resend = z3.And(same, _timer_on(peer), z3.ULT(peer.retries.e, retries))
+        out.append((f"{name}.peer-resends-in-time", z3.Implies(may_resend, z3.UGE(t, _wide(peer.timer) + 1 + msl))))
+        # After TIME-WAIT: nothing of the connection is in flight, and the peer will not send again.
+        for j, e in enumerate(ep.history.items):
+            over = z3.And(ep.history.used(j).e, (e.state == int(TcpState.TIME_WAIT)).e, _ended(e, Outcome.CLOSED))
+            for i, s in enumerate(peer_chan.items):
+                theirs = z3.And(peer_chan.used(i).e, (s.inc == e.peer_inc).e)
+                out.append((f"{name}[{j}]<[{i}].nothing-left", z3.Implies(over, z3.Not(theirs))))
+            for i, s in enumerate(chan.items):
+                mine = z3.And(chan.used(i).e, (s.inc == j + 1).e, z3.Not(s.RST.e), z3.Not(_bare_ack(s)))
+                out.append((f"{name}[{j}]>[{i}].nothing-left", z3.Implies(over, z3.Not(mine))))
+            alive = z3.And(
+                over, _has_iss(peer), (peer.inc == e.peer_inc).e, z3.Not(_is(peer.state, (TcpState.TIME_WAIT,)))
+            )
+            silent = z3.Or(z3.Not(_timer_on(peer)), (peer.retries == retries).e)
+            out.append((f"{name}[{j}].peer-silent", z3.Implies(alive, silent)))
+    return out
+
+
+def _budget_condition(config: Config) -> bool:
+    """Nothing else bounds the segments in flight: no capacity, and not the in-order network of fifo-channels."""
+    return config.capacity is None and not _in_order_once(config)
+
+
+def _future_sends(cfg: EndpointConfig, ep: SymEndpoint, retries: int) -> z3.BitVecRef:
+    """What ``ep`` may still send of its own accord, a SYN counting 1 + retries (see :func:`in_flight_budget`)."""
+    total = z3.BitVecVal(0, SEQ_BITS)
+    per_segment = 1 + retries
+    opening = set(_opening_calls(cfg))
+    for k, call in enumerate(cfg.script):
+        cost = 0
+        if k in opening:
+            cost += per_segment * per_segment  # the SYN, each copy weighing 1 + retries
+        if call in (Call.SEND, Call.SEND_URGENT, Call.CLOSE):
+            cost += per_segment  # a unit or the FIN, and its retransmissions
+        elif call is Call.ABORT:
+            cost += 1  # the RST
+        if cost:
+            total = total + _count(z3.ULE(ep.pc.e, k)) * cost
+    total = total + _seq(ep.queued) * per_segment + _count(ep.close_queued.e) * per_segment
+    # Sent but unacknowledged: the segment at SND.UNA may go out retries - RETRIES more times, the others
+    # (not yet retransmitted) retries times each.
+    outstanding = ep.snd_nxt.e - ep.snd_una.e
+    first = _count(_is(ep.state, (SYN_SENT,)), SEQ_BITS) * retries + 1
+    left = z3.BitVecVal(retries, SEQ_BITS) - _seq(ep.retries)
+    unacked = z3.If(outstanding == 0, z3.BitVecVal(0, SEQ_BITS), left * first + (outstanding - 1) * retries)
+    return total + z3.If(_has_iss(ep), unacked, z3.BitVecVal(0, SEQ_BITS))
+
+
+def in_flight_budget(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """Each segment in flight was sent of its sender's own accord or answers one that arrived.
+
+    An arriving segment draws at most one answer (the ACK an event owes is sent once, at its end), so
+    what is in flight, plus what each endpoint may still send of its own accord -- its SYN, units and FIN,
+    each at most 1 + retries times (R2, §3.8.3), and an ABORT's RST -- never grows.  A bare SYN weighs
+    1 + retries: a passive peer answers it with a SYN,ACK that it may retransmit retries times.  A
+    duplication adds a copy: the duplications left count as a SYN's weight each.  The sum starts at the
+    initial state's value: so few segments fit in flight.
+    """
+    if not _budget_condition(rel.config):
+        return []
+    config = rel.config
+    limit = _budget_of(rel.machine.initial(), rel)
+    out = [("", z3.ULE(_budget_term(w, rel), limit))]
+    # The network's faults are budgets that only run down.
+    out.append(("dups", z3.ULE(w.dups.e, config.duplicate)))
+    if config.loss is not None:
+        out.append(("losses", z3.ULE(w.losses.e, config.loss)))
+    return out
+
+
+def _budget_term(w: SymWorld, rel: Relation) -> z3.BitVecRef:
+    """What is in flight, weighted, plus what both endpoints may still send of their own accord."""
+    config = rel.config
+    retries = config.retries or 0
+    heavy = 1 + retries
+    total = z3.BitVecVal(0, SEQ_BITS)
+    for chan in (w.ab, w.ba):
+        for i, s in enumerate(chan.items):
+            weight = z3.If(z3.And(s.SYN.e, z3.Not(s.ACK.e)), z3.BitVecVal(heavy, SEQ_BITS), z3.BitVecVal(1, SEQ_BITS))
+            total = total + z3.If(chan.used(i).e, weight, z3.BitVecVal(0, SEQ_BITS))
+    for side, ep in ((0, w.a), (1, w.b)):
+        total = total + _future_sends(config.endpoint(side), ep, retries)
+    return total + _seq(w.dups) * heavy
+
+
+def _budget_of(world: World, rel: Relation) -> int:
+    """The budget's value in a concrete world (the initial state's is the bound)."""
+    value = z3.simplify(_budget_term(SymWorld.of(world, rel.bounds), rel))
+    assert z3.is_bv_value(value)
+    return int(value.as_long())
+
+
 #: The invariant whose loss voids every proof (its name is :data:`checks.induction.SLOTS_HOLD`).
 SLOTS = Invariant(
     "representable",
@@ -1089,6 +1366,30 @@ STRENGTHENING: tuple[Invariant, ...] = (
         "a quiet network (nothing in flight, no timer running) owes nothing: every endpoint rests, all it sent "
         "was received and acknowledged (§3.8.1)",
         quiescence,
+    ),
+    Invariant(
+        "sender-order",
+        "FIFO keeps each incarnation's segments in the order sent, and SND.NXT and RCV.NXT only grow: a later "
+        "segment acknowledges no less, a bare ACK lies beyond all before it, a SYN comes first (§3.4)",
+        sender_order,
+    ),
+    Invariant(
+        "segment-ages",
+        "a segment in flight is at most MSL old, older ones ahead on a FIFO network; a timer runs as long as "
+        "RTO or 2*MSL, the retransmission timer while something is unacknowledged (§3.4.1, §3.8.1)",
+        segment_ages,
+    ),
+    Invariant(
+        "time-wait-outlasts",
+        "TIME-WAIT's 2*MSL outlasts the peer's segments in flight and its last retransmission; its own are older "
+        "than its time there: when it ends nothing of the connection is left (§3.6.1)",
+        time_wait_outlasts,
+    ),
+    Invariant(
+        "in-flight-budget",
+        "a segment arriving draws at most one answer, and each endpoint sends a SYN, units and a FIN at most "
+        "1 + retries times each: in flight plus what may still be sent never grows (§3.8.3, §3.10.7)",
+        in_flight_budget,
     ),
 )
 
