@@ -123,16 +123,15 @@ def prove(
             dropped[c.name] = "false in the initial state"
     alive = [c for c in cands if c.name not in dropped]
 
-    # Inductive step, Houdini: drop what a step from the survivors falsifies, until nothing is.
-    solver = z3.SolverFor("QF_BV")
-    solver.add(rel.step(f0, f1))
-    solver.add(z3.Not(rel.on_frame(rules_problem(rel), f0)))
-    guards = {c.name: z3.Bool(f"holds:{c.name}") for c in cands}
-    for c in cands:
-        solver.add(z3.Implies(guards[c.name], rel.on_frame(c.formula, f0)))
-    after = {c.name: rel.on_frame(c.formula, f1) for c in cands}
+    # Inductive step, Houdini: drop what a step from the survivors falsifies, until nothing is.  Each query
+    # gets a solver of its own with the survivors as plain assertions: Z3 then simplifies with them before
+    # it bit-blasts, which made a query two to three times faster than one incremental solver with a guard
+    # literal per candidate (BENCH.md, "Induction").
+    f1_formula = {c.name: rel.on_frame(c.formula, f1) for c in cands}
+    step = [rel.step(f0, f1), z3.Not(rel.on_frame(rules_problem(rel), f0))]
     gave_up = False
     while alive:
+        solver = z3.SolverFor("QF_BV")
         if deadline is not None:
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -140,9 +139,9 @@ def prove(
                 break
             solver.set("timeout", max(1, int(left * 1000)))
         queries += 1
-        goal = z3.Bool(f"goal:{queries}")
-        solver.add(z3.Implies(goal, z3.Or(*[z3.Not(after[c.name]) for c in alive])))
-        answer = solver.check(goal, *[guards[c.name] for c in alive])
+        solver.add(*step, *[rel.on_frame(c.formula, f0) for c in alive])
+        solver.add(z3.Or(*[z3.Not(f1_formula[c.name]) for c in alive]))
+        answer = solver.check()
         if answer == z3.unknown:
             if deadline is not None and time.perf_counter() >= deadline:
                 gave_up = True
@@ -151,7 +150,7 @@ def prove(
         if answer == z3.unsat:
             break
         model = solver.model()
-        broken = [c.name for c in alive if z3.is_false(model.eval(after[c.name], model_completion=True))]
+        broken = [c.name for c in alive if z3.is_false(model.eval(f1_formula[c.name], model_completion=True))]
         cti = _cti(rel, model, f0, f1, broken)
         for name in broken:
             dropped[name] = cti.text()
@@ -161,8 +160,7 @@ def prove(
         why = f"induction gave up after {seconds:g} s, before the candidates were inductive"
         results = [Result(p, UNKNOWN, why) for p in props]
     else:
-        solver.set("timeout", 4294967295)
-        results = _verdicts(rel, props, alive, dropped, f0, f1, solver, guards)
+        results = _verdicts(rel, props, alive, dropped, f0, f1, step)
     return InductionRun(
         config,
         rel.machine,
@@ -231,8 +229,7 @@ def _verdicts(
     dropped: dict[str, str],
     f0: Frame,
     f1: Frame,
-    solver: z3.Solver,
-    guards: dict[str, z3.BoolRef],
+    step: list[z3.BoolRef],
 ) -> list[Result]:
     names = {c.name for c in alive}
     results = []
@@ -249,7 +246,6 @@ def _verdicts(
     for p in props:
         if p in IMPLIED:
             # No state of the inductive set violates it (the set holds in every reachable state).
-            # A solver of its own: the one above holds a step from every state it considers.
             alone = z3.SolverFor("QF_BV")
             alone.add(*[rel.on_frame(c.formula, f0) for c in alive], rel.on_frame(SYMBOLIC[p][0](rel), f0))
             if alone.check() == z3.unsat:
@@ -265,9 +261,9 @@ def _verdicts(
                 results.append(Result(p, PROVED, f"by induction: {kept} inductive facts hold in every reachable state"))
             continue
         # A property of transitions: no step from a state of the invariant violates it.
-        bad = z3.Bool(f"violates:{p.name}")
-        solver.add(z3.Implies(bad, rel.on_frame(SYMBOLIC[p][0](rel), f0, f1)))
-        answer = solver.check(bad, *[guards[c.name] for c in alive])
+        solver = z3.SolverFor("QF_BV")
+        solver.add(*step, *[rel.on_frame(c.formula, f0) for c in alive], rel.on_frame(SYMBOLIC[p][0](rel), f0, f1))
+        answer = solver.check()
         if answer == z3.unsat:
             results.append(Result(p, PROVED, f"by induction: no step from the {kept} inductive facts violates it"))
         else:
