@@ -917,8 +917,15 @@ def lone_resets(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     which changes none of this, so these facts are built for capacities too.  (They hold in every reachable state
     of reorder-capacity-2 as well, but with them that proof had not ended after 25 minutes.)
     """
-    if not _in_order_once(rel.config):
-        return []
+    if _in_order_once(rel.config):
+        return _lone_facts(w, rel)
+    if _timed_fifo(rel.config) and not rel.config.duplicate:
+        # Loss and retransmission change none of the first two: a SYN or FIN sent again carries the ACK of then.
+        return [(n, f) for n, f in _lone_facts(w, rel) if n.endswith((".no-live-rst", ".acks-sent"))]
+    return []
+
+
+def _lone_facts(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     out = []
     for name, ep, peer, chan, cfg, peer_cfg in _sides(w, rel.config):
         peer_chan = w.ba if chan is w.ab else w.ab
@@ -1122,6 +1129,75 @@ def sender_order(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     return out
 
 
+def retransmissions(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """An incarnation's FIN, or a unit of its data, is in flight (or held by the peer) at most 1 + RETRIES times.
+
+    RETRANSMISSION TIMEOUT sends the segment at SND.UNA again and counts it (§3.10.8, R2 of §3.8.3); the count
+    starts again only when SND.UNA moves past it, and nothing else sends data or a FIN twice.  A duplication
+    adds one copy more.  Built for the timed presets, whose proofs it is written for (the untimed proofs do
+    without it).
+    """
+    config = rel.config
+    if config.retries is None or not config.timed:
+        return []
+    out = []
+    spare = config.duplicate - z3.ZeroExt(SEQ_BITS - SMALL_BITS, w.dups.e) if config.duplicate else 0
+    bound = 1 + config.retries + spare
+    for name, ep, peer, chan, cfg, _ in _sides(w, config):
+        places = [(chan.used(i).e, s) for i, s in enumerate(chan.items)]
+        places += [(here.e, s) for s, here in zip(peer.held.items, peer.held.present, strict=True)]
+        # The data or FIN at SND.UNA: at most 1 + the retransmissions of it counted so far.
+        at_una = z3.BitVecVal(0, SEQ_BITS)
+        for used, s in places:
+            resent = z3.And(used, (s.inc == ep.inc).e, z3.Or(s.FIN.e, s.has_text.e), s.seq.e == ep.snd_una.e)
+            at_una = at_una + _count(resent)
+        owed = z3.And(_has_iss(ep), ep.snd_una.e != ep.snd_nxt.e)
+        so_far = 1 + z3.ZeroExt(SEQ_BITS - SMALL_BITS, ep.retries.e) + spare
+        out.append((f"{name}.at-una", z3.Implies(owed, z3.ULE(at_una, so_far))))
+        for inc in cfg.incarnations:
+            fins = sum(
+                (_count(z3.And(used, s.FIN.e, (s.inc == inc).e)) for used, s in places), z3.BitVecVal(0, SEQ_BITS)
+            )
+            out.append((f"{name}[{inc}].fin-copies", z3.ULE(fins, bound)))
+            for unit in range(1, cfg.sends + 1):
+                text = [_count(z3.And(used, s.has_text.e, (s.data == unit).e, (s.inc == inc).e)) for used, s in places]
+                copies = sum(text, z3.BitVecVal(0, SEQ_BITS))
+                out.append((f"{name}[{inc}].unit-copies[{unit}]", z3.ULE(copies, bound)))
+    return out
+
+
+def ended_senders(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
+    """What an ended incarnation left in flight it sent: its FIN only if its user closed, and it gave up in
+    ESTABLISHED or CLOSE-WAIT only on data it sent (nothing else is unacknowledged there, §3.8.3); a RST,ACK
+    (CLOSED's answer) is never from a live TCB.
+
+    Built for the timed presets, where segments outlive their sender (the untimed proofs do without it).
+    """
+    if not rel.config.timed:
+        return []
+    out = []
+    for name, ep, peer, chan, *_ in _sides(w, rel.config):
+        places = [(f"{name}>[{i}]", chan.used(i).e, s) for i, s in enumerate(chan.items)]
+        places += [
+            (f"{name}>held[{i}]", here.e, s)
+            for i, (s, here) in enumerate(zip(peer.held.items, peer.held.present, strict=True))
+        ]
+        for tag, used, s in places:
+            # Only CLOSED answers with RST,ACK (a segment without ACK, §3.10.7.1): not the live TCB of its incarnation.
+            answer = z3.And(used, s.RST.e, s.ACK.e, (s.inc == ep.inc).e)
+            out.append((f"{tag}.closed-answer", z3.Implies(answer, _is(ep.state, (CLOSED,)))))
+        for j, e in enumerate(ep.history.items):
+            ended = ep.history.used(j).e
+            for tag, used, s in places:
+                fin = z3.And(ended, used, s.FIN.e, (s.inc == j + 1).e)
+                out.append((f"{tag}.fin-of[{j}]", z3.Implies(fin, _is(e.state, CLOSED_BY_USER))))
+            gave_up = z3.And(
+                ended, _ended(e, Outcome.TIMED_OUT), _is(e.state, (TcpState.ESTABLISHED, TcpState.CLOSE_WAIT))
+            )
+            out.append((f"{name}[{j}].gave-up-on-data", z3.Implies(gave_up, (e.sent != 0).e)))
+    return out
+
+
 # --- Timing: MSL, retransmission timers, TIME-WAIT ---------------------------------------------------
 
 
@@ -1176,7 +1252,10 @@ def time_wait_outlasts(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef
     In TIME-WAIT with t ticks left: a segment of the peer in flight (age =< MSL) arrives before the timer
     expires (age + t >= MSL); the peer's pending retransmission too (t >= its timer + 1 + MSL); and the
     timer restarts when TIME-WAIT answers, so its own segments are at least as old as the time spent
-    there (age + t >= 2*MSL).  So once TIME-WAIT is over, nothing of that connection is left.
+    there (age + t >= 2*MSL).  So once TIME-WAIT is over, nothing of that connection is left -- unless the
+    peer resends its FIN late (an ACK of its data restarts its timer while our ACK of the FIN is on its way):
+    on lossy such a copy outlives TIME-WAIT, harmlessly, and these facts are false there
+    (tests/test_induction_timed.py).
     """
     config = rel.config
     if not config.timed or config.rto is None:
@@ -1372,6 +1451,18 @@ STRENGTHENING: tuple[Invariant, ...] = (
         "FIFO keeps each incarnation's segments in the order sent, and SND.NXT and RCV.NXT only grow: a later "
         "segment acknowledges no less, a bare ACK lies beyond all before it, a SYN comes first (§3.4)",
         sender_order,
+    ),
+    Invariant(
+        "retransmissions",
+        "a FIN or a unit of data is in flight at most 1 + RETRIES times: each timeout sends the one at SND.UNA "
+        "once more and counts it (§3.8.3, §3.10.8)",
+        retransmissions,
+    ),
+    Invariant(
+        "ended-senders",
+        "an ended incarnation's FIN in flight means its user closed; it gave up in ESTABLISHED or CLOSE-WAIT "
+        "only on data it sent (§3.8.3)",
+        ended_senders,
     ),
     Invariant(
         "segment-ages",

@@ -88,7 +88,14 @@ NEEDED_WITHOUT_CAPACITY = ("progress", "fifo-channels")
 FOR_NO_DEADLOCK = ("quiescence", "answers-owed")
 BASE = [f for f in STRENGTHENING if f.name not in IN_ORDER + FOR_NO_DEADLOCK]
 #: Families built only for timed configurations (tests/test_induction_timed.py).
-TIMED = ("segment-ages", "time-wait-outlasts", "in-flight-budget", "sender-order")
+TIMED = (
+    "segment-ages",
+    "time-wait-outlasts",
+    "in-flight-budget",
+    "sender-order",
+    "retransmissions",
+    "ended-senders",
+)
 SHOWN = [f for f in BASE if f.name not in NEEDED_WITH_REORDERING + TIMED]
 #: The safety properties whose proof the base families carry (no-deadlock needs the families above).
 WITHOUT_DEADLOCK = [p for p in SAFETY if p.name != "no-deadlock"]

@@ -27,7 +27,7 @@ from spec.config import Config
 from spec.machine import World
 from spec.presets import preset
 from spec.segment import Segment
-from spec.states import ACK, FIN, SYN
+from spec.states import ACK, FIN, RST, SYN
 from tests.test_induction import TIMED
 
 #: Every 25th reachable state: states of every depth, in a CI's time (all of them take minutes).
@@ -114,3 +114,46 @@ def test_sender_order_rules_out_an_ack_that_shrinks(lost_ack: tuple[Config, Rela
     name = "sender-order[A>[0]<[1].ack-grows"
     assert _values(relation, world._replace(ab=(later, earlier)), {name + "]"}) == {name + "]": False}
     assert _values(relation, world._replace(ab=(earlier, later)), {name + "]"}) == {name + "]": True}
+
+
+def test_retransmissions_rule_out_a_third_copy_of_the_fin(lost_ack: tuple[Config, Relation, list[World]]) -> None:
+    """One retransmission allowed: two copies of A's FIN may be in flight, a third never (R2, §3.8.3)."""
+    _, relation, states = lost_ack
+    world = _established(states)
+    fin = Segment(seq=0, ack=301, flags=FIN | ACK, inc=1)
+    name = "retransmissions[A[1].fin-copies]"
+    assert _values(relation, world._replace(ab=(fin, fin)), {name}) == {name: True}
+    assert _values(relation, world._replace(ab=(fin, fin, fin)), {name}) == {name: False}
+
+
+def test_only_closed_answers_with_rst_ack(lost_ack: tuple[Config, Relation, list[World]]) -> None:
+    """A RST,ACK answers a segment without ACK, which only CLOSED does (§3.10.7.1): not B's live TCB."""
+    _, relation, states = lost_ack
+    world = next(w for w in states if w.b.state.name == "ESTABLISHED" and not w.ba)
+    answer = Segment(seq=0, ack=0, flags=RST | ACK, inc=world.b.inc)
+    name = "ended-senders[B>[0].closed-answer]"
+    assert _values(relation, world._replace(ba=(answer,)), {name}) == {name: False}
+
+
+def test_on_lossy_a_late_fin_outlives_time_wait() -> None:
+    """TIME-WAIT's 2*MSL does not outlast every segment of the connection when a FIN is resent late.
+
+    On lossy, B's data is acknowledged first and its FIN later: the first ACK restarts B's retransmission
+    timer for the FIN, which expires (RTO = 1 tick) while A's ACK of the FIN is still on its way (up to MSL = 2
+    ticks), so B resends a FIN nobody lost, after A entered TIME-WAIT.  That copy can arrive after TIME-WAIT
+    ended.  It does no harm: A's ACK reaches B first, and B closes normally (graceful-close is EXHAUSTED on
+    lossy).  time-wait-outlasts' "nothing left after TIME-WAIT" is false there, so Houdini drops it.
+    """
+    config = preset("lossy")
+    late = [
+        w
+        for w in explore(config).states
+        if any(h.state.name == "TIME_WAIT" and h.outcome.name == "CLOSED" for h in w.a.history)
+        and any(s.FIN and s.inc == 1 for s in w.ba)
+    ]
+    assert late
+    world = min(late, key=lambda w: (len(w.ab) + len(w.ba), w))
+    assert world.b.state.name in ("LAST_ACK", "CLOSED")
+    relation = Relation(config, Bounds.for_config(config, channel=8))
+    name = "time-wait-outlasts[A[0]<[0].nothing-left]"
+    assert _values(relation, world, {name}) == {name: False}
