@@ -915,7 +915,8 @@ def lone_resets(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     Every ACK that arrives is then acceptable, so no TCB answers one with a RST and lives on (§3.10.7.3-4): only
     CLOSED (answering a SYN) or ABORT sends RST.  A network with a capacity may drop a segment that does not fit,
     which changes none of this, so these facts are built for capacities too.  (They hold in every reachable state
-    of reorder-capacity-2 as well, but with them that proof had not ended after 25 minutes.)
+    of reorder-capacity-2 as well; with them and progress, answers-owed and quiescence, Houdini ends there in
+    16 min, and no-deadlock is still not proved: README.)
     """
     if _in_order_once(rel.config):
         return _lone_facts(w, rel)
@@ -1044,7 +1045,8 @@ def answers_owed(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     Without a retransmission timer nothing is sent again (§3.8.1), so the connection moves on only if each SYN,
     SYN,ACK and the sequence space sent after them is still in flight, or its answer is (§3.5, Figures 6 and 7;
     §3.10.7.4).  With a timer it runs instead (``quiescence``).  On a reordering network they hold in every
-    reachable state of reorder-capacity-2, but with them that proof had not ended after 25 minutes.
+    reachable state of reorder-capacity-2; with them (and progress, lone-resets, quiescence) Houdini ends there
+    in 16 min, and no-deadlock is still not proved (README).
     """
     if rel.config.reorder or rel.config.retries is not None:
         return []
