@@ -588,6 +588,17 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
             for i, s in enumerate(chan.items):
                 fin = z3.And(chan.used(i).e, s.FIN.e, _has_iss(peer), (s.inc == peer.peer_inc).e, _has_irs(peer))
                 out.append((f"{name}>[{i}].fin-acks-fin", z3.Implies(fin, s.ack.e == peer.snd_nxt.e)))
+                if _timed_fifo(rel.config):
+                    # ...and so does everything sent after our FIN: RCV.NXT was final before it.
+                    past = z3.And(
+                        chan.used(i).e,
+                        s.ACK.e,
+                        z3.Not(s.RST.e),
+                        (s.inc == ep.inc).e,
+                        _fin_sent(ep),
+                        s.seq.e == ep.snd_nxt.e,
+                    )
+                    out.append((f"{name}>[{i}].after-fin", z3.Implies(past, s.ack.e == ep.rcv_nxt.e)))
             if _timed_fifo(rel.config):  # (on an in-order network the facts above carry the proofs without these)
                 # ...so the peer's FIN goes first, and ours acknowledges it: the peer is never in CLOSE-WAIT,
                 # LAST-ACK or CLOSING with any incarnation of ours (our ACK is processed before our FIN, §3.10.7.4).
@@ -609,11 +620,8 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
                     seg.ACK.e,
                     z3.Not(seg.RST.e),
                     (seg.inc == ep.inc).e,
-                    _has_iss(ep),
-                    _has_iss(peer),
-                    (peer.peer_inc == ep.inc).e,
-                    _fin_sent(peer),
-                    seg.ack.e == peer.snd_nxt.e,
+                    _is(ep.state, FIN_RECEIVED),
+                    seg.ack.e == ep.rcv_nxt.e,
                 )
                 after = z3.And(_fin_sent(ep), seg.seq.e == ep.snd_nxt.e)
                 out.append((f"{name}>[{i}].after-own-fin", z3.Implies(acks_fin, after)))
@@ -1171,7 +1179,8 @@ def retransmissions(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
 def ended_senders(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
     """What an ended incarnation left in flight it sent: its FIN only if its user closed, and it gave up in
     ESTABLISHED or CLOSE-WAIT only on data it sent (nothing else is unacknowledged there, §3.8.3); a RST,ACK
-    (CLOSED's answer) is never from a live TCB.
+    (CLOSED's answer) is never from a live TCB, nor a RST at its ISS; and without ABORT a synchronized TCB was
+    reset only by a peer that has left its incarnation or gone back to LISTEN (§3.10.7).
 
     Built for the timed presets, where segments outlive their sender (the untimed proofs do without it).
     """
@@ -1188,6 +1197,16 @@ def ended_senders(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
             # Only CLOSED answers with RST,ACK (a segment without ACK, §3.10.7.1): not the live TCB of its incarnation.
             answer = z3.And(used, s.RST.e, s.ACK.e, (s.inc == ep.inc).e)
             out.append((f"{tag}.closed-answer", z3.Implies(answer, _is(ep.state, (CLOSED,)))))
+            # A RST without ACK carries SEG.ACK of what it answers, or SND.NXT: past the live TCB's ISS.
+            reset = z3.And(used, s.RST.e, z3.Not(s.ACK.e), (s.inc == ep.inc).e, _has_iss(ep))
+            out.append((f"{tag}.rst-past-iss", z3.Implies(reset, s.seq.e != ep.iss.e)))
+        if not any(c is Call.ABORT for c in (*rel.config.a.script, *rel.config.b.script)):
+            # Without ABORT a synchronized TCB is reset only by a RST from CLOSED or LISTEN: the incarnation it
+            # was synchronized with has ended, or gone back to LISTEN.
+            for j, e in enumerate(peer.history.items):
+                reset = z3.And(peer.history.used(j).e, _ended(e, Outcome.RESET), _is(e.state, SYNCHRONIZED))
+                by_live = z3.And(reset, (e.peer_inc == ep.inc).e, _has_iss(ep))
+                out.append((f"{name}.reset-by-closed[{j}]", z3.Not(by_live)))
         for j, e in enumerate(ep.history.items):
             ended = ep.history.used(j).e
             for tag, used, s in places:
@@ -1462,8 +1481,8 @@ STRENGTHENING: tuple[Invariant, ...] = (
     ),
     Invariant(
         "ended-senders",
-        "an ended incarnation's FIN in flight means its user closed; it gave up in ESTABLISHED or CLOSE-WAIT "
-        "only on data it sent (§3.8.3)",
+        "an ended incarnation's FIN in flight means its user closed, it gave up in ESTABLISHED or CLOSE-WAIT only "
+        "on data it sent, and only a TCB that has left the connection resets it (§3.8.3, §3.10.7)",
         ended_senders,
     ),
     Invariant(

@@ -27,7 +27,7 @@ from spec.config import Config
 from spec.machine import World
 from spec.presets import preset
 from spec.segment import Segment
-from spec.states import ACK, FIN, RST, SYN
+from spec.states import ACK, FIN, RST, SYN, Outcome, TcpState
 from tests.test_induction import TIMED
 
 #: Every 25th reachable state: states of every depth, in a CI's time (all of them take minutes).
@@ -157,3 +157,14 @@ def test_on_lossy_a_late_fin_outlives_time_wait() -> None:
     relation = Relation(config, Bounds.for_config(config, channel=8))
     name = "time-wait-outlasts[A[0]<[0].nothing-left]"
     assert _values(relation, world, {name}) == {name: False}
+
+
+def test_only_a_tcb_that_left_resets_its_peer(lost_ack: tuple[Config, Relation, list[World]]) -> None:
+    """No ABORT in lost-ack: B reset while synchronized with A's live TCB cannot be; once A is CLOSED it can."""
+    _, relation, states = lost_ack
+    world = next(w for w in states if w.b.history and w.b.history[-1].outcome.name == "CLOSED")
+    record = world.b.history[-1]._replace(outcome=Outcome.RESET, state=TcpState.ESTABLISHED)
+    reset_b = world._replace(b=world.b._replace(history=(record,)))
+    name = "ended-senders[A.reset-by-closed[0]]"
+    assert reset_b.a.state.name != "CLOSED"
+    assert _values(relation, reset_b, {name}) == {name: reset_b.a.state.name == "LISTEN"}
