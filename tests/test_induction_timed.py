@@ -8,7 +8,7 @@ times), ``segment-ages`` and ``time-wait-outlasts`` say how long segments live a
 ``sender-order`` what FIFO order keeps of each sender's history.
 
 Not yet a proof: with these families Houdini on lost-ack (eight slots per channel) still finds
-counterexamples to induction, each query taking 25-130 s (README, "What Z3 proves").  These tests
+counterexamples to induction, each query taking 20-130 s (README, "Proofs by induction").  These tests
 check what a candidate must do before Houdini can keep it: every instance holds in the reachable
 states; and that each order fact rules out the unreachable states it was written against.
 """
@@ -160,11 +160,17 @@ def test_on_lossy_a_late_fin_outlives_time_wait() -> None:
 
 
 def test_only_a_tcb_that_left_resets_its_peer(lost_ack: tuple[Config, Relation, list[World]]) -> None:
-    """No ABORT in lost-ack: B reset while synchronized with A's live TCB cannot be; once A is CLOSED it can."""
+    """No ABORT in lost-ack: B's record "reset while synchronized with A" is impossible while A's TCB lives
+    (a live TCB answers with ACKs), and possible once A is CLOSED (CLOSED answers with RST, §3.10.7.1)."""
     _, relation, states = lost_ack
-    world = next(w for w in states if w.b.history and w.b.history[-1].outcome.name == "CLOSED")
-    record = world.b.history[-1]._replace(outcome=Outcome.RESET, state=TcpState.ESTABLISHED)
-    reset_b = world._replace(b=world.b._replace(history=(record,)))
     name = "ended-senders[A.reset-by-closed[0]]"
-    assert reset_b.a.state.name != "CLOSED"
-    assert _values(relation, reset_b, {name}) == {name: reset_b.a.state.name == "LISTEN"}
+
+    def reset_b(world: World) -> World:
+        record = world.b.history[-1]._replace(outcome=Outcome.RESET, state=TcpState.ESTABLISHED)
+        return world._replace(b=world.b._replace(history=(record,)))
+
+    ended = [w for w in states if w.b.history and w.b.history[-1].outcome.name == "CLOSED"]
+    a_lives = next(w for w in ended if w.a.state.name == "TIME_WAIT")
+    a_gone = next(w for w in ended if w.a.state.name == "CLOSED")
+    assert _values(relation, reset_b(a_lives), {name}) == {name: False}
+    assert _values(relation, reset_b(a_gone), {name}) == {name: True}
