@@ -41,6 +41,7 @@ from checks.derive_smt import (
 from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
 from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
+from checks.learning import LearnError, learn_lemmas
 from checks.promela_liveness import generate_liveness
 from checks.properties import (
     HOLDS_TO_DEPTH,
@@ -324,6 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--liveness", action="store_true", help="the liveness model (establishes, closes) instead of the safety model"
     )
     xpt.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    lrn = sub.add_parser(
+        "learn",
+        help="learn the lemmas a proof by induction needs (smt), guided by the reachable states",
+        description="Explore the configuration, keep the invariant candidates that hold in every reachable state, then "
+        "ask Z3 for counterexamples to induction: each starts in a state no run reaches, which is generalized to a "
+        "cube of field values that no reachable state has; its negation becomes a lemma. Stops when the candidates and "
+        "lemmas are inductive together (then `check --engine smt --slots N` proves with them) or the time is up. "
+        "Lemmas are written to checks/learned/NAME.txt as they come; a new run resumes from them.",
+    )
+    lrn.add_argument("--config", "-c", required=True, metavar="NAME|FILE", help="a preset name or a TOML file")
+    lrn.add_argument("--slots", type=int, default=8, metavar="N", help="segments per channel (default: 8)")
+    lrn.add_argument("--seconds", type=float, default=600, metavar="S", help="stop after S seconds (default: 600)")
+    lrn.add_argument("--fresh", action="store_true", help="start from no lemmas instead of the stored ones")
     lst = sub.add_parser("list", help="list the presets, the properties, then the scenarios")
     lst.add_argument("--verbose", "-v", action="store_true", help="also print each preset's bounds")
     return parser
@@ -794,6 +808,33 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_learn(args: argparse.Namespace) -> int:
+    if not 1 <= args.slots <= 64:
+        raise UsageError(f"--slots must be between 1 and 64, not {args.slots}")
+    if not args.seconds > 0:
+        raise UsageError(f"--seconds must be positive, not {args.seconds:g}")
+    config = resolve_config(args.config)
+
+    def report(line: str) -> None:
+        print(f"  {line}", flush=True)
+
+    done = learn_lemmas(config, args.slots, seconds=args.seconds, fresh=args.fresh, report=report)
+    run = done.run
+    print(
+        f"{config.name}: {done.states:,} reachable states; {done.candidates - len(done.false_in_reach)} of "
+        f"{done.candidates} candidates hold in all of them; {len(run.cubes)} lemmas in {done.path} "
+        f"({run.rounds} {'query' if run.rounds == 1 else 'queries'}, {run.seconds:.0f} s)"
+    )
+    if run.inductive:
+        print(
+            f"INDUCTIVE: candidates and lemmas together; prove with `tcpspec check -c {args.config} --engine smt "
+            f"--slots {args.slots}`"
+        )
+        return EXIT_OK
+    print("NOT YET INDUCTIVE: the time ran out; run again to go on from the stored lemmas")
+    return EXIT_INCOMPLETE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -818,8 +859,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_diagrams(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "learn":
+            return cmd_learn(args)
         return cmd_check(args)
-    except (UsageError, ConfigError, CaptureError) as err:
+    except (UsageError, ConfigError, CaptureError, LearnError) as err:
         print(f"tcpspec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EngineDisagreement as err:  # a symbolic engine's trace that the explicit engine cannot follow

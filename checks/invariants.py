@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import z3
 
+from checks.lemmas import learned
 from checks.properties import Property
 from checks.symbolic import Relation, iss_parameter
 from checks.symprops import SYMBOLIC, in_states, units_sent
@@ -617,6 +618,18 @@ def progress(w: SymWorld, rel: Relation) -> list[tuple[str, z3.BoolRef]]:
                 )
                 after = z3.And(_fin_sent(ep), seg.seq.e == ep.snd_nxt.e)
                 out.append((f"{name}>[{i}].after-own-fin", z3.Implies(acks_fin, after)))
+                # Seen from the peer (which outlives us in LAST-ACK): its FIN came after it received ours, so
+                # what acknowledges its FIN lies at its RCV.NXT, past our FIN.
+                seen = z3.And(
+                    chan.used(i).e,
+                    seg.ACK.e,
+                    z3.Not(seg.RST.e),
+                    _has_irs(peer),
+                    (seg.inc == peer.peer_inc).e,
+                    _fin_sent(peer),
+                    seg.ack.e == peer.snd_nxt.e,
+                )
+                out.append((f"{name}>[{i}].after-own-fin-seen", z3.Implies(seen, seg.seq.e == peer.rcv_nxt.e)))
         if _timed_fifo(rel.config):
             # A TCB not from a passive OPEN came from an active one: OPEN, or SEND in LISTEN (§3.10.1-2).
             active = z3.And(z3.Not(_is(ep.state, (CLOSED,))), z3.Not(ep.passive.e))
@@ -1495,6 +1508,12 @@ STRENGTHENING: tuple[Invariant, ...] = (
         "a segment arriving draws at most one answer, and each endpoint sends a SYN, units and a FIN at most "
         "1 + retries times each: in flight plus what may still be sent never grows (§3.8.3, §3.10.7)",
         in_flight_budget,
+    ),
+    Invariant(
+        "learned",
+        "lemmas learned from counterexamples to induction for this preset: cubes no reachable state has "
+        "(checks/learned/, written by `tcpspec learn`)",
+        learned,
     ),
 )
 

@@ -96,7 +96,9 @@ TIMED = (
     "retransmissions",
     "ended-senders",
 )
-SHOWN = [f for f in BASE if f.name not in NEEDED_WITH_REORDERING + TIMED]
+#: Lemmas learned for a preset (tests/test_lemmas.py): none for the configurations here.
+LEARNED = ("learned",)
+SHOWN = [f for f in BASE if f.name not in NEEDED_WITH_REORDERING + TIMED + LEARNED]
 #: The safety properties whose proof the base families carry (no-deadlock needs the families above).
 WITHOUT_DEADLOCK = [p for p in SAFETY if p.name != "no-deadlock"]
 

@@ -8,7 +8,8 @@ times), ``segment-ages`` and ``time-wait-outlasts`` say how long segments live a
 ``sender-order`` what FIFO order keeps of each sender's history.
 
 Not yet a proof: with these families Houdini on lost-ack (eight slots per channel) still finds
-counterexamples to induction, each query taking 20-130 s (README, "Proofs by induction").  These tests
+counterexamples to induction, each query taking 20-130 s; the lemmas learned for it (checks/learned/,
+tests/test_lemmas.py) block more of them, not yet all (README, "Learned lemmas").  These tests
 check what a candidate must do before Houdini can keep it: every instance holds in the reachable
 states; and that each order fact rules out the unreachable states it was written against.
 """
