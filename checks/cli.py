@@ -820,9 +820,10 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
     done = learn_lemmas(config, args.slots, seconds=args.seconds, fresh=args.fresh, report=report)
     run = done.run
+    where = done.path.relative_to(done.path.parents[2])  # checks/learned/NAME.txt
     print(
         f"{config.name}: {done.states:,} reachable states; {done.candidates - len(done.false_in_reach)} of "
-        f"{done.candidates} candidates hold in all of them; {len(run.cubes)} lemmas in {done.path} "
+        f"{done.candidates} candidates hold in all of them; {len(run.cubes)} lemmas in {where} "
         f"({run.rounds} {'query' if run.rounds == 1 else 'queries'}, {run.seconds:.0f} s)"
     )
     if run.inductive:
