@@ -82,6 +82,16 @@ def learn_lemmas(
     def store(cubes: list[Cube]) -> None:
         save(config, bounds, cubes, note, false)
 
-    run = learn(rel, rows, kept, excluded=excluded, known=known, seconds=seconds, report=report, store=store)
+    run = learn(
+        rel,
+        rows,
+        kept,
+        reachable=frozenset(worlds),
+        excluded=excluded,
+        known=known,
+        seconds=seconds,
+        report=report,
+        store=store,
+    )
     path = save(config, bounds, run.cubes, note, false | set(run.dropped), inductive=run.inductive)
     return Learned(run, path, len(worlds), len(cands), sorted(false))

@@ -15,10 +15,9 @@ Generalization, field by field: a constraint ``field = v`` widens to ``field not
 the field takes in the reachable states that match the rest of the cube; with F empty the field goes.
 A segment in flight is matched at any position of its channel (several, in their order), a held
 segment in either slot (held segments are a set, and z3 may put one in either): what the lemma says of
-one slot it says of all.  A CTI whose first state is reachable (as the explicit engine encodes it; slots
-not in use are free in z3) cannot be blocked: what it breaks is dropped, as Houdini would, and the step
-is logged -- once seen on lost-ack, breaking a lemma that no reachable state violates, and not yet
-explained.
+one slot it says of all.  Whether a CTI's first state is reachable is asked of the reachable states
+themselves, not of its cube (which says "at least these segments"); such a state cannot be blocked, and
+what its step breaks is dropped, as Houdini would, the step logged.
 
 Lemmas are stored one per line in ``checks/learned/<preset>.txt`` (``tcpspec learn`` writes them), under
 a header naming the configuration they were learned for; the ``learned`` family of
@@ -38,7 +37,7 @@ from pathlib import Path
 import z3
 
 from checks.report import write_atomically
-from checks.symbolic import Relation
+from checks.symbolic import Frame, Relation
 from checks.symprops import rules_problem
 from checks.symstate import OUTCOMES, SCALARS, SEG_FIELDS, SMALL_BITS, Bounds, SymWorld, model_value
 from spec.config import Config
@@ -381,7 +380,7 @@ def state_cube(names: Sequence[str], values: Sequence[int]) -> Cube:
     value = dict(zip(names, values, strict=True))
     literals = []
     for n in names:
-        if n == "overflow" or re.match(r"^(A>B|B>A)(\.len|\[)|^[AB]\.held\[", n):
+        if n == "overflow" or re.match(r"^(A>B|B>A)\[|^[AB]\.held\[", n):
             continue
         if all((value[g] if k < 0 else value[g] > k) for g, k in _guards(n)):
             literals.append(Literal(n, frozenset({value[n]})))
@@ -534,6 +533,7 @@ def learn(
     rows: Sequence[Sequence[int]],
     candidates: Sequence[tuple[str, z3.BoolRef]],
     *,
+    reachable: frozenset[World] = frozenset(),
     excluded: Sequence[tuple[str, z3.BoolRef]] = (),
     known: Sequence[Cube] = (),
     seconds: float | None = None,
@@ -542,7 +542,8 @@ def learn(
 ) -> LearnRun:
     """Learn lemmas until the candidates and the lemmas are inductive together (or ``seconds`` run out).
 
-    ``rows`` are the reachable states' leaf values (:func:`leaf_values`); ``candidates`` must hold in each,
+    ``rows`` are the reachable states' leaf values (:func:`leaf_values`), ``reachable`` the states themselves
+    (to tell a reachable CTI state exactly: a cube says "at least these segments"); ``candidates`` must hold in each,
     so a CTI's state is never reachable, and is blocked rather than a candidate dropped.  ``excluded`` are
     state formulas no reachable state satisfies (a deadlock), checked against the set instead of joining
     it (:data:`checks.symprops.IMPLIED`): a state of the set that satisfies one is blocked too.  ``store``
@@ -600,16 +601,14 @@ def learn(
         while True:
             values = [_model_int(model, x) for x in f0.leaves()]
             state = state_cube(names, values)
-            if reach.matches(state):
+            if _world(f0, model, rel) in reachable:
                 # A reachable state (as the explicit engine encodes it) steps out of a fact: as Houdini does,
                 # drop what broke -- it depends on what the encoding leaves free (a slot not in use).
                 run.dropped += broken
                 facts = [(n, f) for n, f in facts if n not in broken]
                 line = f"query {run.rounds}: from a reachable state, a step breaks {', '.join(broken)}: dropped"
-                if checked:  # the step, for whoever wants to see why (the explicit engine has no such successor)
-                    value = model_value(model)
-                    line += f"\n  before: {f0.world.to_world(value, rel.config.reorder)}"
-                    line += f"\n  after:  {f1.world.to_world(value, rel.config.reorder)}"
+                if checked:  # the step, for whoever wants to see why
+                    line += f"\n  before: {_world(f0, model, rel)}\n  after:  {_world(f1, model, rel)}"
                 run.log.append(line)
                 if report is not None:
                     report(line)
@@ -637,6 +636,14 @@ def learn(
             broken = _broken(checked, model) if checked else broken
     run.seconds = time.perf_counter() - start
     return run
+
+
+def _world(f: Frame, model: z3.ModelRef, rel: Relation) -> World | None:
+    """The frame's state in the model, as the explicit engine keeps it (None: a field outside its domain)."""
+    try:
+        return f.world.to_world(model_value(model), rel.config.reorder)
+    except (ValueError, IndexError):
+        return None
 
 
 def _broken(checked: Sequence[tuple[tuple[str, z3.BoolRef], z3.ExprRef]], model: z3.ModelRef) -> list[str]:

@@ -77,6 +77,17 @@ def test_every_reachable_state_matches_its_own_cube(handshake: tuple[Relation, l
         assert reach.matches(state_cube(names, leaf_values(w, rel.bounds))) >> r & 1
 
 
+def test_a_state_cube_counts_the_segments_in_flight(handshake: tuple[Relation, list[World], ReachIndex]) -> None:
+    """A state with fewer segments in flight than a reachable one is not matched by the reachable one's row."""
+    rel, worlds, reach = handshake
+    known = set(worlds)
+    names = leaf_names(rel)
+    emptied = [w._replace(ab=()) for w in worlds if w.ab]
+    assert emptied
+    for w in emptied:
+        assert bool(reach.matches(state_cube(names, leaf_values(w, rel.bounds)))) == (w in known)
+
+
 def test_generalize_blocks_an_unreachable_state_and_no_reachable_one(
     handshake: tuple[Relation, list[World], ReachIndex],
 ) -> None:
