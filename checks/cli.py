@@ -38,7 +38,15 @@ from checks.derive_smt import (
     derive_time_wait_smt,
     parse_msl_range,
 )
-from checks.engines import DEFAULT_DEPTH, DEFAULT_PROVE_SECONDS, ENGINES, disagreements, run_bmc, run_smt
+from checks.engines import (
+    DEFAULT_DEPTH,
+    DEFAULT_PROVE_SECONDS,
+    ENGINES,
+    INVARIANTS,
+    disagreements,
+    run_bmc,
+    run_smt,
+)
 from checks.explain import case_chart, explained_json, explained_text, variant_text, variants_text
 from checks.explicit import Exploration, explore
 from checks.learning import LearnError, learn_lemmas
@@ -159,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help=f"smt: give induction up to S seconds per configuration (default: {DEFAULT_PROVE_SECONDS:g})",
+    )
+    chk.add_argument(
+        "--invariant",
+        choices=list(INVARIANTS),
+        help="smt: what strengthens induction: facts, the invariants of checks/invariants.py (Houdini); reach, the "
+        "reachable states the explicit engine lists, as a decision diagram Z3 checks inductive; both (default): "
+        "facts, then reach for what they leave unproved",
     )
     chk.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     chk.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
@@ -445,6 +460,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--depth, --slots and --symbolic-iss are for --engine bmc, smt or all")
     if args.prove_seconds is not None and args.engine not in ("smt", "all"):
         raise UsageError("--prove-seconds limits induction: use it with --engine smt or all")
+    if args.invariant is not None and args.engine not in ("smt", "all"):
+        raise UsageError("--invariant strengthens induction: use it with --engine smt or all")
     if args.prove_seconds is not None and not 0 < args.prove_seconds <= 86400:
         raise UsageError(f"--prove-seconds must be positive (at most 86400), not {args.prove_seconds}")
     if args.engine in ("bmc", "smt", "spin") and (args.max_states is not None or args.max_seconds is not None):
@@ -498,6 +515,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     rules,
                     prove_seconds=budget,
                     symbolic_iss=args.symbolic_iss,
+                    invariant=args.invariant or "both",
                 )
             )
         if args.engine in ("spin", "all"):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from checks.bmc import bmc, supported
 from checks.induction import prove
-from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, PROVED, VIOLATED, Property, Result
+from checks.properties import EXHAUSTED, HOLDS_TO_DEPTH, PROVED, UNKNOWN, VIOLATED, Property, Result
+from checks.reachset import ReachError, prove_reach
 from checks.report import Run
 from checks.symbolic import Relation
 from checks.symstate import Bounds
@@ -15,6 +17,8 @@ from spec.config import Config
 from spec.rules import Rule
 
 ENGINES = ("explicit", "bmc", "smt", "spin", "all")
+#: What strengthens induction in the smt engine: the facts, the reachable states, or the facts first.
+INVARIANTS = ("facts", "reach", "both")
 DEFAULT_DEPTH = 10
 DEFAULT_PROVE_SECONDS = 120.0
 
@@ -54,34 +58,78 @@ def run_smt(
     rules: tuple[Rule, ...] | None = None,
     prove_seconds: float = DEFAULT_PROVE_SECONDS,
     symbolic_iss: bool = False,
+    invariant: str = "both",
 ) -> Run:
     """Z3 both ways: bounded model checking to ``depth``, then induction for what BMC did not violate.
 
     A property is PROVED when induction proves it, VIOLATED when BMC finds a counterexample, and
     otherwise keeps BMC's bounded verdict, with the reason induction gave none.  With
-    ``symbolic_iss`` both run on the relation where every ISS is any 32-bit value.
+    ``symbolic_iss`` both run on the relation where every ISS is any 32-bit value.  ``invariant`` (one
+    of :data:`INVARIANTS`) says what strengthens the induction: the facts of :mod:`checks.invariants`
+    (Houdini, up to ``prove_seconds``), the reachable states (:mod:`checks.reachset`), or the facts and
+    then the reachable states for what the facts left unproved.
     """
     bounds = Bounds.for_config(config, slots)
     relation = Relation(config, bounds, rules=rules, symbolic_iss=symbolic_iss)
     bounded = run_bmc(config, wanted, depth, relation=relation)
     open_props = [r.prop for r in bounded.results if r.verdict != VIOLATED]
-    proof = prove(config, open_props, relation=relation, seconds=prove_seconds) if open_props else None
-    proved = {r.prop: r for r in proof.results} if proof else {}
+    proved: dict[Property, Result] = {}
+    why: dict[Property, list[str]] = {p: [] for p in open_props}  # each attempt's reason for no proof
+    notes: list[str] = []
+    seconds = bounded.seconds
+    if open_props and invariant != "reach":
+        proof = prove(config, open_props, relation=relation, seconds=prove_seconds)
+        notes.append(
+            f"induction: {len(proof.kept)} inductive facts after {proof.queries} queries, {proof.seconds:.2f} s"
+        )
+        seconds += proof.seconds
+        _gather(proof.results, "induction", proved, why)
+    left = [p for p in open_props if p not in proved]
+    # Every ISS is more than the explicit engine lists: with both, the facts alone try.
+    if left and (invariant == "reach" or (invariant == "both" and not symbolic_iss)):
+        start = time.perf_counter()
+        reach, note = _prove_reach(relation, left, prove_seconds)
+        notes.append(note)
+        seconds += time.perf_counter() - start
+        _gather(reach, "reachable states", proved, why)
     results = []
     for r in bounded.results:
-        p = proved.get(r.prop)
-        if p is not None and p.verdict == PROVED:
-            results.append(p)
-        elif p is not None:
-            first = p.detail.splitlines()[0] if p.detail else "no proof"
-            results.append(Result(r.prop, r.verdict, f"{r.detail}; induction: {first}", r.counterexample))
+        if r.prop in proved:
+            results.append(proved[r.prop])
+        elif why.get(r.prop):
+            results.append(Result(r.prop, r.verdict, "; ".join([r.detail, *why[r.prop]]), r.counterexample))
         else:
             results.append(r)
-    seconds = bounded.seconds + (proof.seconds if proof else 0.0)
-    search = bounded.search
-    if proof is not None:
-        search += f"; induction: {len(proof.kept)} inductive facts after {proof.queries} queries, {proof.seconds:.2f} s"
+    search = "; ".join([bounded.search, *notes])
     return Run(config, bounded.machine, results, "smt", seconds, bounded.complete, search, bounded.stats)
+
+
+def _gather(
+    results: list[Result], attempt: str, proved: dict[Property, Result], why: dict[Property, list[str]]
+) -> None:
+    """File each result of one attempt at a proof: PROVED, or the first line of its reason."""
+    for r in results:
+        if r.verdict == PROVED:
+            proved[r.prop] = r
+        else:
+            why[r.prop].append(f"{attempt}: {r.detail.splitlines()[0] if r.detail else 'no proof'}")
+
+
+def _prove_reach(rel: Relation, props: list[Property], seconds: float) -> tuple[list[Result], str]:
+    """Induction with the reachable states as the invariant; the results and a note for the run's search line."""
+    if rel.symbolic_iss:
+        why = "NOT CHECKED with any ISS: the explicit engine lists the states of the configuration's ISS choices"
+        return [Result(p, UNKNOWN, why) for p in props], "reachable states: " + why
+    try:
+        proof = prove_reach(rel, props, seconds=seconds)
+    except ReachError as err:
+        return [Result(p, UNKNOWN, f"NOT CHECKED: {err}") for p in props], f"reachable states: NOT CHECKED, {err}"
+    verdict = "inductive" if proof.inductive else "NOT inductive"
+    note = (
+        f"reachable states: {proof.states:,} in {proof.parts} parts (diagrams of {proof.nodes:,} nodes), {verdict}, "
+        f"{proof.queries} queries, {proof.seconds:.2f} s"
+    )
+    return proof.results, note
 
 
 def _length(result: Result) -> int:

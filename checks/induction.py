@@ -159,7 +159,7 @@ def prove(
             break
         model = solver.model()
         broken = [c.name for c in alive if z3.is_false(model.eval(f1_formula[c.name], model_completion=True))]
-        cti = _cti(rel, model, f0, f1, broken)
+        cti = step_cti(rel, model, f0, f1, broken)
         for name in broken:
             dropped[name] = cti.text()
         alive = [c for c in alive if c.name not in dropped]
@@ -216,7 +216,7 @@ def counterexample_to_induction(
     if solver.check(z3.Or(*[z3.Not(a) for a in after.values()])) == z3.sat:
         model = solver.model()
         broken = [n for n, a in after.items() if z3.is_false(model.eval(a, model_completion=True))]
-        return _cti(rel, model, f0, f1, broken)
+        return step_cti(rel, model, f0, f1, broken)
     # Inductive: the properties checked against the set must follow from it, state by state.
     for p in [p for p in wanted if p in IMPLIED]:
         alone = z3.SolverFor("QF_BV")
@@ -276,7 +276,7 @@ def _verdicts(
             results.append(Result(p, PROVED, f"by induction: no step from the {kept} inductive facts violates it"))
         else:
             model = solver.model()
-            cti = _cti(rel, model, f0, f1, [p.name])
+            cti = step_cti(rel, model, f0, f1, [p.name])
             results.append(
                 Result(p, UNKNOWN, "no proof: a step from a state of the invariant violates it\n" + cti.text())
             )
@@ -293,7 +293,7 @@ def _state(rel: Relation, model: z3.ModelRef, f: Frame) -> str:
     return "\n".join(lines)
 
 
-def _cti(rel: Relation, model: z3.ModelRef, f0: Frame, f1: Frame, broken: list[str]) -> Cti:
+def step_cti(rel: Relation, model: z3.ModelRef, f0: Frame, f1: Frame, broken: list[str]) -> Cti:
     value = model_value(model)
     reorder = rel.config.reorder
     try:

@@ -15,7 +15,8 @@ from pathlib import Path
 from checks.evaluate import compile_formulas
 from checks.explicit import explore
 from checks.invariants import STRENGTHENING, instances, property_instances
-from checks.lemmas import Cube, LearnRun, leaf_values, learn, lemma_path, load, save
+from checks.leaves import leaf_values
+from checks.lemmas import Cube, LearnRun, learn, lemma_path, load, save
 from checks.properties import PROPERTIES
 from checks.symbolic import Relation
 from checks.symprops import IMPLIED, SYMBOLIC

@@ -36,15 +36,14 @@ from pathlib import Path
 
 import z3
 
+from checks.leaves import guard_formula, guards, leaf_names
 from checks.report import write_atomically
 from checks.symbolic import Frame, Relation
 from checks.symprops import rules_problem
-from checks.symstate import OUTCOMES, SCALARS, SEG_FIELDS, SMALL_BITS, Bounds, SymWorld, model_value
+from checks.symstate import OUTCOMES, Bounds, SymWorld, model_value
 from spec.config import Config
 from spec.machine import World
-from spec.segment import Segment
 from spec.states import ACK, FIN, PSH, RST, SYN, URG, TcpState
-from spec.tcb import Ended
 
 #: Where the learned lemmas of each preset live.
 LEMMA_DIR = Path(__file__).with_name("learned")
@@ -105,7 +104,7 @@ class Cube:
         """The cube over a frame whose leaves are named (``A.pc``, ``A>B[3].age``, ``A>B.len``...)."""
         parts: list[z3.BoolRef] = []
         for lit in self.literals:
-            parts += [_guard_formula(g, leaves) for g in _guards(lit.field)]
+            parts += [guard_formula(g, leaves) for g in guards(lit.field)]
             parts.append(lit.formula(leaves[lit.field]))
         for box in CONTAINERS:
             groups = [g for g in self.groups if g.channel == box]
@@ -114,7 +113,7 @@ class Cube:
 
             def at(k: int, g: Group, box: str = box) -> z3.BoolRef:
                 fields = [lit.formula(leaves[f"{box}[{k}].{lit.field}"]) for lit in g.literals]
-                return z3.And(_guard_formula(_slot_guard(box, k), leaves), *fields)
+                return z3.And(guard_formula(_slot_guard(box, k), leaves), *fields)
 
             places = _placements(box, len(groups), _slot_count(box, leaves))
             parts.append(z3.Or(*[z3.And(*[at(k, g) for k, g in zip(ks, groups, strict=True)]) for ks in places]))
@@ -204,84 +203,6 @@ def parse_cube(text: str) -> Cube:
     return Cube(tuple(literals), tuple(groups))
 
 
-# --- Which leaves mean something: a slot in use, a segment held ------------------------------------
-
-
-def _guards(name: str) -> list[tuple[str, int]]:
-    """The leaves that say whether ``name`` is in use: (length leaf, k) means length > k; (present, -1) true."""
-    out = []
-    for m in re.finditer(r"\[(\d+)\]", name):
-        head, k = name[: m.start()], int(m[1])
-        if name == f"{head}[{k}].present":
-            continue
-        out.append((f"{head}[{k}].present", -1) if head.endswith(".held") else (f"{head}.len", k))
-    return out
-
-
-def _guard_formula(guard: tuple[str, int], leaves: dict[str, z3.ExprRef]) -> z3.BoolRef:
-    leaf, k = guard
-    return leaves[leaf] if k < 0 else z3.UGT(leaves[leaf], k)
-
-
-def leaf_names(rel: Relation) -> list[str]:
-    """The names of the state's leaves, in :meth:`SymWorld.leaves` order (``A.pc``, ``A>B[0].seq``...)."""
-    return [str(t.e).rsplit("@", 1)[0] for t in rel.cur.world.leaves()]
-
-
-def leaf_values(world: World, bounds: Bounds) -> list[int]:
-    """A concrete world's leaves as numbers (booleans 0 and 1), in :meth:`SymWorld.leaves` order.
-
-    The same values as ``SymWorld.of(world, bounds)`` (blank slots included), computed without z3: the
-    reachable states number up to hundreds of thousands.
-    """
-    out: list[int] = []
-    for ep in (world.a, world.b):
-        for name, width in SCALARS:
-            out.append(_fit(getattr(ep, name), width))
-        if len(ep.held) > bounds.held or len(ep.history) > bounds.history:
-            raise ValueError(f"{world} does not fit in {bounds.describe()}")
-        for k in range(bounds.held):
-            here = k < len(ep.held)
-            out.append(int(here))
-            out += _segment_values(ep.held[k] if here else _BLANK_SEGMENT)
-        out += _delivered_values(ep.delivered, bounds.delivered)
-        out.append(len(ep.history))
-        for k in range(bounds.history):
-            e = ep.history[k] if k < len(ep.history) else _BLANK_ENDED
-            out += [e.inc, e.peer_inc, OUTCOMES.index(e.outcome), int(e.state), e.sent]
-            out += _delivered_values(e.delivered, bounds.delivered)
-    for chan in (world.ab, world.ba):
-        if len(chan) > bounds.channel:
-            raise ValueError(f"{len(chan)} segments in flight do not fit in {bounds.channel} slots")
-        out.append(len(chan))
-        for k in range(bounds.channel):
-            out += _segment_values(chan[k] if k < len(chan) else _BLANK_SEGMENT)
-    out += [_fit(world.losses, SMALL_BITS), _fit(world.dups, SMALL_BITS), _fit(world.crashes, SMALL_BITS), 0]
-    return out
-
-
-_BLANK_SEGMENT = Segment(0, 0, 0)
-_BLANK_ENDED = Ended(0, 0, OUTCOMES[0], TcpState.CLOSED, 0, ())
-
-
-def _fit(value: int | bool, width: int | None) -> int:
-    return int(bool(value)) if width is None else int(value) % (1 << width)
-
-
-def _segment_values(seg: Segment) -> list[int]:
-    return [_fit(getattr(seg, name), width) for name, width in SEG_FIELDS]
-
-
-def _delivered_values(delivered: tuple[tuple[int, int], ...], slots: int) -> list[int]:
-    if len(delivered) > slots:
-        raise ValueError(f"{len(delivered)} delivered units do not fit in {slots} slots")
-    out = [len(delivered)]
-    for k in range(slots):
-        inc, unit = delivered[k] if k < len(delivered) else (0, 0)
-        out += [_fit(inc, SMALL_BITS), _fit(unit, SMALL_BITS)]
-    return out
-
-
 # --- The reachable states, indexed for matching cubes ----------------------------------------------
 
 
@@ -319,7 +240,7 @@ class ReachIndex:
 
     def literal(self, lit: Literal) -> int:
         rows = self._where(lit.field, lit)
-        for g in _guards(lit.field):
+        for g in guards(lit.field):
             rows &= self._guard(g)
         return rows
 
@@ -382,7 +303,7 @@ def state_cube(names: Sequence[str], values: Sequence[int]) -> Cube:
     for n in names:
         if n == "overflow" or re.match(r"^(A>B|B>A)\[|^[AB]\.held\[", n):
             continue
-        if all((value[g] if k < 0 else value[g] > k) for g, k in _guards(n)):
+        if all((value[g] if k < 0 else value[g] > k) for g, k in guards(n)):
             literals.append(Literal(n, frozenset({value[n]})))
     groups = []
     for box in CONTAINERS:
@@ -430,7 +351,7 @@ def generalize(cube: Cube, reach: ReachIndex) -> Cube:
         if not rows:
             del literals[i]
             continue
-        forbidden = [v for v, bits in reach.eq[reach.index[lit.field]].items() if bits & rows & _all_guards(reach, lit)]
+        forbidden = [v for v, bits in reach.eq[reach.index[lit.field]].items() if bits & rows & _allguards(reach, lit)]
         if forbidden:  # (else the field's slot is in use in no state matching the rest: keep it as it is)
             literals[i] = Literal(lit.field, frozenset(forbidden), negated=True)
     result = Cube(tuple(literals), tuple(groups))
@@ -438,7 +359,7 @@ def generalize(cube: Cube, reach: ReachIndex) -> Cube:
     return result
 
 
-def _all_guards(reach: ReachIndex, lit: Literal) -> int:
+def _allguards(reach: ReachIndex, lit: Literal) -> int:
     """The states where the literal's field is in use."""
     return reach.literal(Literal(lit.field, frozenset(), negated=True))
 

@@ -15,14 +15,13 @@ from checks.evaluate import compile_formulas
 from checks.explicit import explore
 from checks.induction import counterexample_to_induction
 from checks.invariants import STRENGTHENING, instances
+from checks.leaves import leaf_names, leaf_values
 from checks.lemmas import (
     Cube,
     Group,
     Literal,
     ReachIndex,
     generalize,
-    leaf_names,
-    leaf_values,
     parse_cube,
     state_cube,
 )
