@@ -222,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LOW..HIGH",
         help=f"smt: the MSL values, in ticks (default: {DEFAULT_MSL.start}..{DEFAULT_MSL.stop - 1})",
     )
+    der.add_argument(
+        "--prove",
+        action="store_true",
+        help="smt: also prove the bound at the configuration's MSL by Z3, by induction over its reachable states "
+        "(minutes)",
+    )
     trc = sub.add_parser(
         "trace",
         help="draw a run: a canonical scenario, or the shortest counterexample to a property",
@@ -406,6 +412,8 @@ def cmd_derive(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() and not args.json
     if args.engine == "smt":
         return _derive_smt(args, config, limits, show)
+    if args.prove:
+        raise UsageError("--prove proves with Z3: use it with --engine smt")
 
     def progress(attempt: Attempt) -> None:
         if show:
@@ -430,7 +438,7 @@ def _derive_smt(args: argparse.Namespace, config: Config, limits: Limits | None,
         if show:
             print(f"  MSL {row.msl}: TIME-WAIT {row.time_wait}", file=sys.stderr, flush=True)
 
-    derivation = derive_time_wait_smt(config, msls, limits, args.up_to, progress)
+    derivation = derive_time_wait_smt(config, msls, limits, args.up_to, progress, prove=args.prove)
     if args.json:
         sys.stdout.write(json.dumps(derivation_smt_json(derivation), indent=2) + "\n")
     else:

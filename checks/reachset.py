@@ -34,7 +34,7 @@ from itertools import permutations
 
 import z3
 
-from checks.explicit import explore
+from checks.explicit import Exploration, explore
 from checks.induction import step_cti
 from checks.leaves import guards, leaf_names, leaf_values
 from checks.properties import PROVED, UNKNOWN, Property, Result
@@ -204,6 +204,7 @@ def prove_reach(
     max_states: int = MAX_STATES,
     seconds: float | None = None,
     report: Callable[[str], None] | None = None,
+    exploration: Exploration | None = None,
 ) -> ReachProof:
     """Prove the wanted safety properties (no-deadlock too) of ``rel``'s configuration with R as the invariant.
 
@@ -213,11 +214,12 @@ def prove_reach(
     is quicker: one query over all of R took 630 s on incarnations, its parts by both states 110 s (BENCH.md).  A step
     from part i out of J(i) is a step the explicit engine did not take: no proof, and the CTI says which.
     The properties of steps are asked in the same queries (a step from part i that violates one).
+    ``exploration``, if given, is the explicit engine's search of ``rel``'s configuration and rules, done.
     """
     start = time.perf_counter()
     deadline = None if seconds is None else start + seconds
     props = [p for p in wanted if p in SYMBOLIC]
-    ex = explore(rel.config, max_states=max_states, machine=rel.machine)
+    ex = exploration or explore(rel.config, max_states=max_states, machine=rel.machine)
     if ex.stop_reason or not ex.complete:
         why = ex.stop_reason or "the rules are ambiguous or incomplete in some reachable state"
         raise ReachError(f"the explicit search did not list every reachable state: {why}")

@@ -15,7 +15,15 @@ import pytest
 import z3
 
 from checks.cli import main
-from checks.derive_smt import SmtDerivation, derivation_smt_text, derive_time_wait_smt, parse_msl_range
+from checks.derive_smt import (
+    BoundProof,
+    SmtDerivation,
+    derivation_smt_text,
+    derive_time_wait_smt,
+    parse_msl_range,
+)
+from checks.properties import GRACEFUL_CLOSE, NO_OLD_DUPLICATES
+from checks.reachset import prove_reach
 from checks.symbolic import Relation
 from checks.symstate import SymWorld, model_value
 from spec.config import ConfigError, config_from_dict
@@ -110,6 +118,25 @@ def test_the_text_says_what_is_shown_and_what_is_not(derivation: SmtDerivation) 
     assert "so TIME-WAIT must last at least 2*MSL ticks" in text
     assert "EXHAUSTED by the explicit engine for MSL = 1 tick" in text
     assert "for the other MSL NOT CHECKED" in text
+
+
+def test_the_text_says_whether_z3_proved_the_bound(derivation: SmtDerivation) -> None:
+    """Without --prove the bound is not proved by Z3, and the text says so; a proof or its absence is reported."""
+    assert derivation.proof is None
+    assert "by Z3 at MSL = 1 tick: NOT CHECKED (--prove" in derivation_smt_text(derivation)
+    lifecycle = Relation(preset("lifecycle"))
+    proved = prove_reach(lifecycle, [NO_OLD_DUPLICATES, GRACEFUL_CLOSE])
+    done = dataclasses.replace(derivation, proof=BoundProof(2, proved.results, proved.states, 1.0))
+    assert done.proof is not None and done.proof.proved
+    assert "TIME-WAIT = 2 ticks: no-old-duplicates PROVED, graceful-close PROVED" in derivation_smt_text(done)
+    refused = dataclasses.replace(derivation, proof=BoundProof(2, [], 0, 1.0, "too many states"))
+    assert refused.proof is not None and not refused.proof.proved
+    assert "TIME-WAIT = 2 ticks: NOT CHECKED (too many states)" in derivation_smt_text(refused)
+
+
+def test_prove_refuses_the_explicit_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "time-wait", "--prove"]) == 2
+    assert "--engine smt" in capsys.readouterr().err
 
 
 def test_another_configuration_finds_the_same_law() -> None:
