@@ -5,8 +5,8 @@ strongest invariant there is.  Written as a formula over the state's leaves, Z3 
 other invariant of :mod:`checks.induction`:
 
 * every initial state of the symbolic relation is in ``R`` (``Init ⇒ R``);
-* every step of the relation from a state of ``R`` ends in ``R`` (``R ∧ T ⇒ R'``), one query (one per
-  branch was slower: each bit-blasts the diagram again);
+* every step of the relation from a state of ``R`` ends in ``R`` (``R ∧ T ⇒ R'``), asked part by part
+  (:func:`prove_reach`; one query per branch of the relation was slower: each bit-blasts the diagram again);
 * no state of ``R`` violates a state property, and no step from one violates a property of steps.
 
 Then every property checked holds at every depth: PROVED.  The explicit engine only proposes ``R``;
