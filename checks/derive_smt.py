@@ -364,9 +364,7 @@ def derivation_smt_text(d: SmtDerivation) -> str:
 def _proof_text(proof: BoundProof | None, msl: int) -> str:
     """The line that says whether Z3 proved the bound at the configuration's MSL."""
     if proof is None:
-        return (
-            f"by Z3 at MSL = {ticks_text(msl)}: NOT CHECKED (--prove proves it, by induction over the reachable states)"
-        )
+        return f"by Z3 at MSL = {ticks_text(msl)}: NOT CHECKED (--prove: by induction over the reachable states)"
     at = f"at MSL = {ticks_text(msl)}, TIME-WAIT = {ticks_text(proof.time_wait)}"
     if proof.why_not is not None:
         return f"by Z3 {at}: NOT CHECKED ({proof.why_not})"

@@ -129,6 +129,7 @@ def diagram_of(states: Sequence[Sequence[int]], rel: Relation) -> Diagram:
             nodes.append(key)
         return unique[key]
 
+    # In a fixed order, so that the nodes are numbered the same on every run.
     root = build(sorted(rows, key=lambda r: tuple(-1 if v is None else v for v in r)), 0)
     return Diagram(tuple(names), tuple(nodes), root, len(states), len(rows))
 
@@ -211,8 +212,9 @@ def prove_reach(
     R is cut into parts by the values of :data:`PART_KEY`, and the step is checked part by part: from a
     state of part i, every step of the relation ends in one of the parts J(i) the explicit engine's edges
     from part i reach.  That is more than ``R ∧ T ⇒ R'`` asks (the union of the J(i) is within R), and it
-    is quicker: one query over all of R took 630 s on incarnations, its parts by both states 110 s (BENCH.md).  A step
-    from part i out of J(i) is a step the explicit engine did not take: no proof, and the CTI says which.
+    is quicker: one query over all of R took 630 s on incarnations, its parts by both states 110 s
+    (BENCH.md).  A step from part i out of J(i) is a step the explicit engine did not take: no proof, and
+    the CTI says which.
     The properties of steps are asked in the same queries (a step from part i that violates one).
     ``exploration``, if given, is the explicit engine's search of ``rel``'s configuration and rules, done.
     """
@@ -288,9 +290,7 @@ def prove_reach(
                     return none("no proof: a step of the relation leaves the reachable states\n" + cti.text())
                 for p, v in by_step.items():
                     if p not in broken and z3.is_true(model.eval(v, model_completion=True)):
-                        broken[p] = (
-                            "no proof: a step from a reachable state violates it (the explicit engine shows how)"
-                        )
+                        broken[p] = f"no proof: a step from a reachable state violates it ({SHOWN})"
         results = []
         for p in props:
             violation, kind = SYMBOLIC[p]
@@ -302,7 +302,7 @@ def prove_reach(
                 continue
             how = "no state of them violates it" if kind == "state" else "no step from them violates it"
             results.append(
-                Result(p, PROVED, f"by induction: the {len(worlds):,} reachable states are inductive and {how}")
+                Result(p, PROVED, f"by induction: the {len(worlds):,} reachable states are inductive; {how}")
             )
     except TimeoutError:
         return none(f"no proof: the reachable states were not shown inductive in {seconds:g} s")
