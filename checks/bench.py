@@ -244,6 +244,23 @@ LEARN_TEXT = (
 )
 
 
+TIME_WAIT_BEYOND_TEXT = (
+    "\n## TIME-WAIT proved, and beyond MSL = 1\n\n"
+    "Measured once by hand (2026-12-07, z3 5.4.1), not by `make bench`. `tcpspec derive time-wait --engine smt "
+    "--prove` on `incarnations`: no-old-duplicates and graceful-close PROVED at MSL = 1 tick for every TIME-WAIT "
+    "from 2 to 254 ticks at once, induction over the 83,819 states of `LingeringTimeWait` against the relation "
+    "with TIME-WAIT as a parameter: 209 s for the proof (beside a test run on the other core), 3 min 59 s and "
+    "2.1 GB for the whole command. The same proof on `reused-iss` (tests/test_derive.py, a reordering network): "
+    "30,865 states, 781 s; on its FIFO twin (tests/test_derive_smt.py) 971 states, 33 s.\n\n"
+    "Beyond MSL = 1, on `incarnations` with RTO = 1 tick: the explicit engine at MSL = 2, TIME-WAIT = 8 ticks "
+    "stops at an old duplicate after 11,861,006 states and 378 s (a run of 23 steps that never enters "
+    "TIME-WAIT; with every step into TIME-WAIT cut, at TIME-WAIT = 4: 10,408,223 states, 327 s). Retimed by one "
+    "solver for MSL = 1..16: unsatisfiable at MSL = 1 (3.1 s, the solver's first search), then 0.3 s at MSL = 2 and "
+    "under 0.1 s for each MSL from 3 to 16, every run at TIME-WAIT = 254 ticks and replayed on the explicit "
+    "engine. Plain BMC with TIME-WAIT ruled out, MSL = 2: depths 0 to 3 in 18 s, depth 4 alone 43 s.\n"
+)
+
+
 SPACER_TEXT = (
     "\n## Spacer: tried, and removed\n\n"
     "Measured once by hand (2026-12-06, z3 5.4.1), not by `make bench`: no Spacer path is left in the "
@@ -573,6 +590,7 @@ def z3_sections() -> str:
         + "".join(induction_alone)
         + reach_section()
         + derive_section()
+        + TIME_WAIT_BEYOND_TEXT
         + HOUDINI_TEXT
         + LEARN_TEXT
         + SPACER_TEXT

@@ -10,7 +10,7 @@ ticks), so here Z3 takes over, on the relation with MSL and TIME-WAIT as 8-bit p
 2. one solver holds that schedule unrolled on the relation, and for each MSL of the range is asked
    (under the assumption ``MSL = m``) for the largest TIME-WAIT at which the schedule still ends with an
    old duplicate accepted -- a binary search over "some TIME-WAIT >= t admits it", so the answer is exact
-   for TIME-WAIT up to 255 ticks, with no assumption that the answers are monotone;
+   for TIME-WAIT up to 254 ticks, with no assumption that the answers are monotone;
 3. every run Z3 finds is replayed on the explicit engine at that MSL and TIME-WAIT (a wait expands into
    its ticks), which must take every step and see the same old duplicate: the two engines agree, or it is
    an engine error, never a verdict.  At the configuration's own MSL, Z3's answer must equal the explicit
@@ -19,9 +19,12 @@ ticks), so here Z3 takes over, on the relation with MSL and TIME-WAIT as 8-bit p
 What this shows: for every MSL in the range, TIME-WAIT must be longer than the answer (a real run accepts
 an old duplicate at it).  What it does not: that one tick more is enough for that MSL -- the schedule no
 longer works there, but another might.  That half is EXHAUSTED by the explicit engine at the configuration's
-MSL, and with ``prove`` PROVED there by Z3 too (:func:`prove_bound`: induction with the reachable states as
-the invariant, :mod:`checks.reachset`).  For the other MSL it is not checked: the timing facts are not
-inductive yet, and the reachable states grow too fast with MSL to serve (over two million at MSL = 2).
+MSL, and with ``prove`` PROVED there by Z3 for that TIME-WAIT *and every longer one* up to :data:`MOST_TICKS`
+(:func:`prove_time_wait`:
+induction over the states of a TIME-WAIT that may outlast its setting, :class:`LingeringTimeWait`, against the
+relation whose TIME-WAIT is a parameter).  For the other MSL it is not checked: the timing facts are not
+inductive, and the reachable states grow too fast with MSL to serve (over ten million at MSL = 2) -- where,
+on ``incarnations``, no TIME-WAIT is enough (README, "TIME-WAIT, derived").
 """
 
 from __future__ import annotations
@@ -38,20 +41,23 @@ import z3
 
 from checks.bmc import EngineDisagreement, replay
 from checks.derive import DEFAULT_UP_TO, Derivation, derivation_json, derive_time_wait, ticks_text
+from checks.explicit import explore
+from checks.leaves import leaf_names
 from checks.properties import GRACEFUL_CLOSE, NO_OLD_DUPLICATES, PROVED, Limits, OldDuplicateObserver, Result
-from checks.reachset import ReachError, prove_reach
+from checks.reachset import MAX_STATES, ReachError, prove_reach
 from checks.symbolic import Branch, Frame, Relation, equals
 from checks.symprops import SYMBOLIC, overflow, rules_problem
 from checks.symstate import Bounds, SymWorld, model_value
 from checks.trace import build_trace
 from spec.config import Config, ConfigError
-from spec.machine import Label, Machine, World
+from spec.machine import A, B, Label, Machine, Transition, World
+from spec.states import TIME_WAIT
 
 #: MSL values tried by default, in ticks.
 DEFAULT_MSL = range(1, 17)
 
-#: The widest TIME-WAIT the parameters hold (8 bits).
-MOST_TICKS = 255
+#: The widest TIME-WAIT the 8-bit parameter holds: 255 is the encoding of a timer that is off.
+MOST_TICKS = 254
 
 
 @dataclass
@@ -108,23 +114,91 @@ class BoundProof:
 BOUND_PROPERTIES = (NO_OLD_DUPLICATES, GRACEFUL_CLOSE)
 
 
+class LingeringTimeWait(Machine):
+    """The spec's machine, with TIME-WAIT free to last longer than it is set to: a proposal of states, not a spec.
+
+    At a tick where a TIME-WAIT timer has run out, that timer may expire as set, or go on waiting for a later
+    tick (each endpoint in TIME-WAIT either way).  Its reachable states are those of every TIME-WAIT from the
+    configured duration up at once, each with the TIME-WAIT timer read as the ticks left of the configured
+    duration (0 once they have passed): :func:`prove_bound` checks them against the relation whose TIME-WAIT
+    is any duration from that one up.
+    """
+
+    def successors(self, world: World) -> list[Transition]:
+        out = super().successors(world)
+        done = [side for side in (A, B) if world.endpoint(side).state is TIME_WAIT and world.endpoint(side).timer == 0]
+        if not done or not self._tick_enabled(world):
+            return out
+        for k in range(1, len(done) + 1):
+            for waiting in itertools.combinations(done, k):
+                later = world
+                for side in waiting:  # one tick more on the clock: this tick counts it down, not out
+                    later = _with_timer(later, side, 1)
+                tick = self._tick(later)
+                mask = sum(1 << side for side in waiting)
+                out.append(tick._replace(label=tick.label._replace(choice=mask)))
+        return out
+
+
+def _with_timer(world: World, side: int, timer: int) -> World:
+    ep = world.endpoint(side)._replace(timer=timer)
+    return world._replace(a=ep) if side == A else world._replace(b=ep)
+
+
+def _time_left(rel: Relation, ticks: int) -> list[z3.ExprRef]:
+    """The relation's leaves, each TIME-WAIT timer read as :class:`LingeringTimeWait` reads it.
+
+    With TIME-WAIT set to ``rel.time_wait`` (a parameter) and ``t`` ticks left, ``rel.time_wait - t`` have passed:
+    the timer of a TIME-WAIT set to ``ticks`` would show ``ticks`` minus that, or 0 once it has run out.
+    """
+    names = leaf_names(rel)
+    leaves: list[z3.ExprRef] = [t.e for t in rel.cur.world.leaves()]
+    tw = rel.time_wait.e
+    for side, ep in (("A", rel.cur.world.a), ("B", rel.cur.world.b)):
+        i = names.index(f"{side}.timer")
+        timer = leaves[i]
+        assert isinstance(timer, z3.BitVecRef)
+        passed = tw - timer
+        left = z3.If(z3.UGE(passed, ticks), z3.BitVecVal(0, timer.size()), z3.BitVecVal(ticks, timer.size()) - passed)
+        leaves[i] = z3.If(z3.And((ep.state == int(TIME_WAIT)).e, z3.ULE(timer, tw)), left, timer)
+    return leaves
+
+
 def prove_bound(explicit: Derivation) -> BoundProof | None:
-    """Prove, by Z3, that the explicit sweep's bound is safe at its MSL (induction over its reachable states)."""
+    """Prove, by Z3, that the explicit sweep's bound and every longer TIME-WAIT are safe at its MSL."""
     bound = explicit.bound
-    if bound is None or bound.exploration is None:
-        return None
+    return None if bound is None else prove_time_wait(bound.config, bound.ticks)
+
+
+def prove_time_wait(config: Config, ticks: int) -> BoundProof:
+    """Prove :data:`BOUND_PROPERTIES` of ``config`` at its MSL for every TIME-WAIT of ``ticks`` or more, by Z3.
+
+    The relation has TIME-WAIT as a parameter, assumed at least ``ticks``, and MSL fixed to the configuration's;
+    the invariant is the set of states of :class:`LingeringTimeWait` (TIME-WAIT set to ``ticks``), each TIME-WAIT
+    timer read through :func:`_time_left` (induction with the reachable states as the invariant,
+    :mod:`checks.reachset`).
+    """
     start = time.perf_counter()
-    longest = max(max(len(w.ab), len(w.ba)) for w in bound.exploration.states)
-    rel = Relation(bound.config, Bounds.for_config(bound.config, max(1, longest)))
+    config = dataclasses.replace(config, time_wait=ticks)
+    assert config.msl is not None
+    exploration = explore(config, max_states=MAX_STATES, machine=LingeringTimeWait(config))
+    if exploration.stop_reason or not exploration.complete:
+        why = f"the explicit search did not list every state: {exploration.stop_reason or 'incomplete rules'}"
+        return BoundProof(ticks, [], len(exploration.states), time.perf_counter() - start, why)
+    longest = max(max(len(w.ab), len(w.ba)) for w in exploration.states)
+    rel = Relation(config, Bounds.for_config(config, max(1, longest)), symbolic_timing=True)
+    assume = [rel.msl.e == config.msl, z3.UGE(rel.time_wait.e, ticks), z3.ULE(rel.time_wait.e, MOST_TICKS)]
     try:
-        proof = prove_reach(rel, BOUND_PROPERTIES, exploration=bound.exploration)
+        proof = prove_reach(
+            rel, BOUND_PROPERTIES, exploration=exploration, assume=assume, leaves=_time_left(rel, ticks)
+        )
     except ReachError as err:
-        return BoundProof(bound.ticks, [], bound.states, time.perf_counter() - start, str(err))
-    return BoundProof(bound.ticks, proof.results, proof.states, time.perf_counter() - start)
+        return BoundProof(ticks, [], len(exploration.states), time.perf_counter() - start, str(err))
+    return BoundProof(ticks, proof.results, proof.states, time.perf_counter() - start)
 
 
 def parse_msl_range(text: str) -> range:
-    """``"1..16"`` or ``"4"``: MSL values in ticks, from 1 to 64 (TIME-WAIT up to 255 must fit 4 MSL)."""
+    """``"1..16"`` or ``"4"``: MSL values in ticks, from 1 to 64 (three MSL fit in TIME-WAIT's 254 ticks)."""
     low, dots, high = text.partition("..")
     try:
         lo, hi = int(low), int(high if dots else low)
@@ -217,7 +291,7 @@ def _unrolled(rel: Relation, plan: Sequence[int]) -> tuple[z3.Solver, list[Frame
     violation = formula(rel)
     solver = z3.SolverFor("QF_BV")
     frames = [rel.frame(0)]
-    solver.add(rel.initial(frames[0]))
+    solver.add(rel.initial(frames[0]), z3.ULE(rel.time_wait.e, MOST_TICKS))
     for i, k in enumerate(plan):
         f, g = frames[i], rel.frame(i + 1)
         solver.add(f.ev == k)
@@ -247,9 +321,9 @@ def _retime(rel: Relation, solver: z3.Solver, frames: list[Frame], m: int) -> Re
     model = admits(0)
     if model is None:
         return Retiming(m, None, [], "", queries, time.perf_counter() - start)
-    best = model.eval(tw).as_long()
+    best = model.eval(tw, model_completion=True).as_long()
     while best < MOST_TICKS and (found := admits(best + 1)) is not None:
-        model, best = found, found.eval(tw).as_long()
+        model, best = found, found.eval(tw, model_completion=True).as_long()
     path, message = _replay(rel, model, frames, m, best)
     return Retiming(m, best, path, message, queries, time.perf_counter() - start)
 
@@ -355,8 +429,8 @@ def derivation_smt_text(d: SmtDerivation) -> str:
     lines.append("  " + _proof_text(d.proof, config.msl))
     if others:
         lines.append(
-            "  for the other MSL NOT CHECKED: no proof by induction yet (the timing facts are not inductive yet, and "
-            "the reachable\n  states, which grow fast with MSL, are too many to serve as the invariant)"
+            "  for the other MSL NOT CHECKED: no proof by induction (the timing facts are not inductive, and the "
+            "reachable states,\n  over ten million at MSL = 2, are too many to serve as the invariant)"
         )
     return "\n".join(lines) + "\n"
 
@@ -364,13 +438,15 @@ def derivation_smt_text(d: SmtDerivation) -> str:
 def _proof_text(proof: BoundProof | None, msl: int) -> str:
     """The line that says whether Z3 proved the bound at the configuration's MSL."""
     if proof is None:
-        return f"by Z3 at MSL = {ticks_text(msl)}: NOT CHECKED (--prove: by induction over the reachable states)"
-    at = f"at MSL = {ticks_text(msl)}, TIME-WAIT = {ticks_text(proof.time_wait)}"
+        return (
+            f"by Z3 at MSL = {ticks_text(msl)}: NOT CHECKED (--prove: by induction, for it and every longer TIME-WAIT)"
+        )
+    at = f"at MSL = {ticks_text(msl)}, every TIME-WAIT from {ticks_text(proof.time_wait)} up to {MOST_TICKS}"
     if proof.why_not is not None:
         return f"by Z3 {at}: NOT CHECKED ({proof.why_not})"
     verdicts = ", ".join(f"{r.prop.name} {r.verdict}" for r in proof.results)
-    how = f"induction over its {proof.states:,} reachable states, {proof.seconds:.0f} s"
-    return f"by Z3 {at}: {verdicts} ({how})"
+    how = f"induction over the {proof.states:,} states of all those durations at once, {proof.seconds:.0f} s"
+    return f"by Z3 {at}:\n    {verdicts} ({how})"
 
 
 def derivation_smt_json(d: SmtDerivation) -> dict[str, Any]:
@@ -392,6 +468,7 @@ def derivation_smt_json(d: SmtDerivation) -> dict[str, Any]:
         else {
             "msl_ticks": d.config.msl,
             "time_wait_ticks": d.proof.time_wait,
+            "and_longer": True,
             "verdicts": {r.prop.name: r.verdict for r in d.proof.results},
             "states": d.proof.states,
             "not_checked": d.proof.why_not,

@@ -206,6 +206,8 @@ def prove_reach(
     seconds: float | None = None,
     report: Callable[[str], None] | None = None,
     exploration: Exploration | None = None,
+    assume: Sequence[z3.BoolRef] = (),
+    leaves: Sequence[z3.ExprRef] | None = None,
 ) -> ReachProof:
     """Prove the wanted safety properties (no-deadlock too) of ``rel``'s configuration with R as the invariant.
 
@@ -217,6 +219,10 @@ def prove_reach(
     the CTI says which.
     The properties of steps are asked in the same queries (a step from part i that violates one).
     ``exploration``, if given, is the explicit engine's search of ``rel``'s configuration and rules, done.
+    ``assume`` constrains the relation's parameters (symbolic timing) in every query.  ``leaves``, if given,
+    are the terms over ``rel.cur`` that the explored states' leaf values are read against, in
+    :func:`leaf_names` order (default: the leaves themselves); :func:`checks.derive_smt.prove_bound` maps a
+    timer onto the explored one so.
     """
     start = time.perf_counter()
     deadline = None if seconds is None else start + seconds
@@ -236,7 +242,7 @@ def prove_reach(
     reaches: dict[tuple[int, ...], set[tuple[int, ...]]] = {k: set() for k in members}
     for src, dst, _ in ex.edges():
         reaches[keys[src]].add(keys[dst])
-    template = [t.e for t in rel.cur.world.leaves()]
+    template = list(leaves) if leaves is not None else [t.e for t in rel.cur.world.leaves()]
     diagrams = {k: diagram_of(vs, rel) for k, vs in members.items()}
     part = {k: d.formula(template) for k, d in diagrams.items()}
     f0, f1 = rel.frame(0), rel.frame(1)
@@ -256,7 +262,7 @@ def prove_reach(
             if left <= 0:
                 raise TimeoutError
             solver.set("timeout", max(1, int(left * 1000)))
-        solver.add(*formulas)
+        solver.add(*assume, *formulas)
         answer = solver.check()
         if answer == z3.unknown:
             if deadline is not None and time.perf_counter() >= deadline:
