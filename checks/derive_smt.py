@@ -120,7 +120,7 @@ class LingeringTimeWait(Machine):
     At a tick where a TIME-WAIT timer has run out, that timer may expire as set, or go on waiting for a later
     tick (each endpoint in TIME-WAIT either way).  Its reachable states are those of every TIME-WAIT from the
     configured duration up at once, each with the TIME-WAIT timer read as the ticks left of the configured
-    duration (0 once they have passed): :func:`prove_bound` checks them against the relation whose TIME-WAIT
+    duration (0 once they have passed): :func:`prove_time_wait` checks them against the relation whose TIME-WAIT
     is any duration from that one up.
     """
 
@@ -135,7 +135,7 @@ class LingeringTimeWait(Machine):
                 for side in waiting:  # one tick more on the clock: this tick counts it down, not out
                     later = _with_timer(later, side, 1)
                 tick = self._tick(later)
-                mask = sum(1 << side for side in waiting)
+                mask = sum(1 << side for side in waiting)  # the label's choice tells this tick from the plain one
                 out.append(tick._replace(label=tick.label._replace(choice=mask)))
         return out
 
