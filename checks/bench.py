@@ -518,6 +518,68 @@ def induction_table(rows: list[dict[str, float | int | str]]) -> str:
     return markdown(columns, rows)
 
 
+#: Capture lengths replayed by ``make bench`` (segments of :func:`checks.synthetic.bulk_transfer`), and the time
+#: each run may take before the larger ones are not tried.
+REPLAY_SEGMENTS = (14, 22, 30, 100, 1_000, 10_000, 100_000)
+REPLAY_SECONDS = 60
+
+REPLAY_TEXT = (
+    "\n## Replay at the length of real captures\n\n"
+    "`tcpspec replay` on a legal capture of an ordinary connection (checks/synthetic.py: a handshake, data "
+    "segments from A each acknowledged by B at once, a close), on the default capture network (it may lose, "
+    f"delay and reorder any segment), one fresh process per length, each given {REPLAY_SECONDS} s; nodes are the "
+    "search's (world, segments matched) pairs.\n\n"
+    "| segments | verdict | nodes | seconds | segments/s | peak MB |\n"
+    "|---:|---|---:|---:|---:|---:|\n"
+)
+
+
+def measure_replay(count: int) -> dict[str, float | int | str]:
+    """Replay a synthetic capture of ``count`` segments (in a child process)."""
+    from checks.capture import read_text
+    from checks.replay import capture_network, replay
+    from checks.synthetic import bulk_transfer
+
+    capture = read_text(Path(f"bulk-{count}.txt"), bulk_transfer((count - 6) // 2))
+    start = time.perf_counter()
+    result = replay(capture, capture_network())
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "segments": len(capture.segments),
+        "verdict": result.verdict,
+        "nodes": result.explored,
+        "seconds": round(seconds, 2),
+        "segments_per_second": round(len(capture.segments) / seconds) if seconds > 0 else 0,
+        "peak_mb": round(peak / 2**20, 1),
+    }
+
+
+def replay_section() -> str:
+    """How replay's time grows with the capture's length, each length in a fresh process."""
+    lines = []
+    stopped: str | None = None
+    for count in REPLAY_SEGMENTS:
+        if stopped is not None:
+            lines.append(f"| {count:,} | not run: {stopped} | | | | |\n")
+            continue
+        args = [sys.executable, "-m", "checks.bench", "--replay", str(count)]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, check=True, timeout=REPLAY_SECONDS)
+        except subprocess.TimeoutExpired:
+            lines.append(f"| {count:,} | no answer in {REPLAY_SECONDS} s | | | | |\n")
+            stopped = f"{count:,} segments did not answer"
+            print(f"replay {count:>7,} segments: no answer in {REPLAY_SECONDS} s", flush=True)
+            continue
+        row = json.loads(proc.stdout)
+        print(f"replay {count:>7,} segments: {row['verdict']} in {row['seconds']} s", flush=True)
+        lines.append(
+            f"| {row['segments']:,} | {row['verdict']} | {row['nodes']:,} | {row['seconds']} | "
+            f"{row['segments_per_second']:,} | {row['peak_mb']} |\n"
+        )
+    return REPLAY_TEXT + "".join(lines)
+
+
 def _child(*args: str) -> dict[str, float | int | str]:
     """Run ``python -m checks.bench ARGS`` in a fresh process and read the JSON it prints."""
     proc = subprocess.run([sys.executable, "-m", "checks.bench", *args], capture_output=True, text=True, check=True)
@@ -647,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bmc", nargs="+", help=argparse.SUPPRESS)  # child-process mode: NAME DEPTH [PROPERTY]
     parser.add_argument("--derive-smt", action="store_true", help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--reach", help=argparse.SUPPRESS)  # child-process mode: NAME
+    parser.add_argument("--replay", type=int, help=argparse.SUPPRESS)  # child-process mode: SEGMENTS
+    parser.add_argument("--replay-only", action="store_true", help="only re-measure the replay section")
     parser.add_argument(
         "--reach-only",
         action="store_true",
@@ -673,6 +737,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.reach:
         print(json.dumps(measure_reach(args.reach)))
+        return 0
+    if args.replay:
+        print(json.dumps(measure_replay(args.replay)))
+        return 0
+    if args.replay_only:
+        old = Path(args.out).read_text(encoding="utf-8")
+        end = old.index("\n## Bounded model checking")
+        start = old.find("\n## Replay at the length")
+        write_atomically(args.out, old[: start if start >= 0 else end] + replay_section() + old[end:])
         return 0
     if args.reach_only:
         old = Path(args.out).read_text(encoding="utf-8")
@@ -706,7 +779,8 @@ def main(argv: list[str] | None = None) -> int:
     large_section = LARGE_TEXT + large_table(large)
     if args.large_only:
         old = Path(args.out).read_text(encoding="utf-8")
-        end = old.index("\n## Bounded model checking")
+        end = old.find("\n## Replay at the length")
+        end = end if end >= 0 else old.index("\n## Bounded model checking")
         start = old.find("\n## SPIN at scale") if "\n## SPIN at scale" in old else end
         write_atomically(args.out, old[:start] + large_section + old[end:])
         return 0
@@ -762,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
         rest = old[old.find("\n## SPIN at scale") if "\n## SPIN at scale" in old else old.index("\n## Bounded") :]
         write_atomically(args.out, engines + rest)
         return 0
-    write_atomically(args.out, engines + large_section + z3_sections())
+    write_atomically(args.out, engines + large_section + replay_section() + z3_sections())
     return 0
 
 
