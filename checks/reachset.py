@@ -221,7 +221,7 @@ def prove_reach(
     ``exploration``, if given, is the explicit engine's search of ``rel``'s configuration and rules, done.
     ``assume`` constrains the relation's parameters (symbolic timing) in every query.  ``leaves``, if given,
     are the terms over ``rel.cur`` that the explored states' leaf values are read against, in
-    :func:`leaf_names` order (default: the leaves themselves); :func:`checks.derive_smt.prove_bound` maps a
+    :func:`leaf_names` order (default: the leaves themselves); :func:`checks.derive_smt.prove_time_wait` maps a
     timer onto the explored one so.
     """
     start = time.perf_counter()
