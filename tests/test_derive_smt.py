@@ -14,7 +14,6 @@ from random import Random
 import pytest
 import z3
 
-from checks import derive_smt
 from checks.cli import main
 from checks.derive_smt import (
     BoundProof,
@@ -174,15 +173,6 @@ def test_z3_proves_every_time_wait_from_the_bound_up() -> None:
     proof = prove_time_wait(config_from_dict(TWICE_FIFO), 1)
     assert proof.proved, [r.verdict_text for r in proof.results]
     assert [r.prop for r in proof.results] == [NO_OLD_DUPLICATES, GRACEFUL_CLOSE]
-
-
-def test_without_the_lingering_states_there_is_no_proof(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plain machine's states at TIME-WAIT = 1 tick are not closed under a longer TIME-WAIT: a CTI, no proof."""
-    monkeypatch.setattr(derive_smt, "LingeringTimeWait", Machine)
-    proof = prove_time_wait(config_from_dict(TWICE_FIFO), 1)
-    assert not proof.proved
-    assert "a step of the relation leaves the reachable states" in proof.results[0].detail
-    assert "TIME_WAIT" in proof.results[0].detail
 
 
 def test_prove_refuses_the_explicit_engine(capsys: pytest.CaptureFixture[str]) -> None:
