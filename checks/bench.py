@@ -14,6 +14,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from checks.bmc import supported
@@ -580,6 +581,14 @@ def replay_section() -> str:
     return REPLAY_TEXT + "".join(lines)
 
 
+def _rewrite_section(out: str, heading: str, following: str, section: Callable[[], str]) -> None:
+    """Measure ``section`` afresh; put it in ``out`` in place of the one under ``heading`` (or before ``following``)."""
+    old = Path(out).read_text(encoding="utf-8")
+    end = old.index(following)
+    start = old.find(heading)
+    write_atomically(out, old[: start if start >= 0 else end] + section() + old[end:])
+
+
 def _child(*args: str) -> dict[str, float | int | str]:
     """Run ``python -m checks.bench ARGS`` in a fresh process and read the JSON it prints."""
     proc = subprocess.run([sys.executable, "-m", "checks.bench", *args], capture_output=True, text=True, check=True)
@@ -742,16 +751,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_replay(args.replay)))
         return 0
     if args.replay_only:
-        old = Path(args.out).read_text(encoding="utf-8")
-        end = old.index("\n## Bounded model checking")
-        start = old.find("\n## Replay at the length")
-        write_atomically(args.out, old[: start if start >= 0 else end] + replay_section() + old[end:])
+        _rewrite_section(args.out, "\n## Replay at the length", "\n## Bounded model checking", replay_section)
         return 0
     if args.reach_only:
-        old = Path(args.out).read_text(encoding="utf-8")
-        end = old.index("\n## TIME-WAIT derived by Z3")
-        start = old.find("\n## Proofs over the reachable states")
-        write_atomically(args.out, old[: start if start >= 0 else end] + reach_section() + old[end:])
+        reach = "\n## Proofs over the reachable states"
+        _rewrite_section(args.out, reach, "\n## TIME-WAIT derived by Z3", reach_section)
         return 0
     if args.induction:
         name, iss, *prop = args.induction
