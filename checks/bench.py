@@ -23,6 +23,11 @@ from checks.report import write_atomically
 from spec.presets import large_presets, preset, presets
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def measure(name: str) -> dict[str, float | int | str]:
     """Explore one preset in this process and report its figures (run in a child process)."""
     from checks.explicit import explore
@@ -31,7 +36,6 @@ def measure(name: str) -> dict[str, float | int | str]:
     start = time.perf_counter()
     ex = explore(preset(name))
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "preset": name,
         "states": len(ex.states),
@@ -39,7 +43,7 @@ def measure(name: str) -> dict[str, float | int | str]:
         "depth": ex.max_depth,
         "seconds": round(seconds, 3),
         "states_per_second": round(len(ex.states) / seconds) if seconds > 0 else 0,
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -302,7 +306,6 @@ def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, flo
     from spec.presets import preset
 
     run = bmc(preset(name), [property_named(prop)] if prop else supported(PROPERTIES), depth)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "preset": name,
         "depth": run.depth,
@@ -310,7 +313,7 @@ def measure_bmc(name: str, depth: int, prop: str | None = None) -> dict[str, flo
         "compile": round(run.compile_seconds, 2),
         "seconds": round(run.seconds, 2),
         "verdicts": ", ".join(sorted({r.verdict_text for r in run.results})),
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -366,7 +369,6 @@ def measure_induction(name: str, symbolic_iss: bool, prop: str | None = None) ->
     compiled = time.perf_counter() - start
     seconds = INDUCTION_SECONDS_TIMED if name in INDUCTION_SLOTS else INDUCTION_SECONDS
     run = prove(config, wanted, relation=relation, seconds=seconds)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     proved = [r.prop.name for r in run.results if r.verdict == "PROVED"]
     return {
         "config": config.name + (" (any ISS)" if symbolic_iss else ""),
@@ -376,7 +378,7 @@ def measure_induction(name: str, symbolic_iss: bool, prop: str | None = None) ->
         "queries": run.queries,
         "compile": round(compiled, 2),
         "seconds": round(compiled + run.seconds, 2),
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
         "verdict": run.results[0].verdict if prop else "",
     }
 
@@ -403,7 +405,6 @@ def measure_reach(name: str) -> dict[str, float | int | str]:
     relation = Relation(config, Bounds.for_config(config, slots))
     compiled = time.perf_counter() - start
     proof = prove_reach(relation, supported(PROPERTIES))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     proved = [r for r in proof.results if r.verdict == "PROVED"]
     return {
         "config": config.name,
@@ -415,7 +416,7 @@ def measure_reach(name: str) -> dict[str, float | int | str]:
         "queries": proof.queries,
         "compile": round(compiled, 2),
         "seconds": round(compiled + proof.seconds, 2),
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -466,7 +467,6 @@ def measure_derive_smt() -> dict[str, float | int | str]:
     d = derive_time_wait_smt(preset("incarnations"), DEFAULT_MSL)
     seconds = time.perf_counter() - start
     explicit = sum(a.seconds for a in d.explicit.attempts)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "msl": f"{DEFAULT_MSL.start}..{DEFAULT_MSL.stop - 1}",
         "answers": ", ".join(str(r.time_wait) for r in d.rows),
@@ -476,7 +476,7 @@ def measure_derive_smt() -> dict[str, float | int | str]:
         "retime": round(sum(r.seconds for r in d.rows), 2),
         "first": round(d.rows[0].seconds, 2),
         "seconds": round(seconds, 2),
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -545,14 +545,13 @@ def measure_replay(count: int) -> dict[str, float | int | str]:
     start = time.perf_counter()
     result = replay(capture, capture_network())
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "segments": len(capture.segments),
         "verdict": result.verdict,
         "nodes": result.explored,
         "seconds": round(seconds, 2),
         "segments_per_second": round(len(capture.segments) / seconds) if seconds > 0 else 0,
-        "peak_mb": round(peak / 2**20, 1),
+        "peak_mb": peak_mb(),
     }
 
 
