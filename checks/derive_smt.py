@@ -50,7 +50,7 @@ from checks.symprops import SYMBOLIC, overflow, rules_problem
 from checks.symstate import Bounds, SymWorld, model_value
 from checks.trace import build_trace
 from spec.config import Config, ConfigError
-from spec.machine import A, B, Label, Machine, Transition, World
+from spec.machine import A, B, Label, Machine, Transition, World, _with_endpoint
 from spec.states import TIME_WAIT
 
 #: MSL values tried by default, in ticks.
@@ -97,9 +97,9 @@ class SmtDerivation:
 
 @dataclass
 class BoundProof:
-    """The derived TIME-WAIT at the configuration's MSL, proved by Z3 with the reachable states as the invariant."""
+    """The derived TIME-WAIT and every longer one (to :data:`MOST_TICKS`) at the configuration's MSL, proved by Z3."""
 
-    time_wait: int
+    time_wait: int  # the shortest TIME-WAIT proved
     results: list[Result]
     states: int
     seconds: float
@@ -133,16 +133,11 @@ class LingeringTimeWait(Machine):
             for waiting in itertools.combinations(done, k):
                 later = world
                 for side in waiting:  # one tick more on the clock: this tick counts it down, not out
-                    later = _with_timer(later, side, 1)
+                    later = _with_endpoint(later, side, later.endpoint(side)._replace(timer=1))
                 tick = self._tick(later)
                 mask = sum(1 << side for side in waiting)  # the label's choice tells this tick from the plain one
                 out.append(tick._replace(label=tick.label._replace(choice=mask)))
         return out
-
-
-def _with_timer(world: World, side: int, timer: int) -> World:
-    ep = world.endpoint(side)._replace(timer=timer)
-    return world._replace(a=ep) if side == A else world._replace(b=ep)
 
 
 def _time_left(rel: Relation, ticks: int) -> list[z3.ExprRef]:
