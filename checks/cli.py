@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from checks import diagrams, promela
@@ -323,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rpl.add_argument(
         "--max-nodes", type=int, metavar="N", help=f"stop the search after N nodes (default {MAX_NODES:,})"
+    )
+    rpl.add_argument(
+        "--progress", action="store_true", help="show the segments matched on stderr even when not a terminal"
     )
     xpt = sub.add_parser(
         "export",
@@ -725,6 +729,29 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _replay_progress(enabled: bool) -> Callable[[int, int], None] | None:
+    """Segments matched and the rate, on one line of stderr, at most twice a second."""
+    if not enabled:
+        return None
+    start = time.perf_counter()
+    shown = [start]
+
+    def show(matched: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - shown[0] < 0.5:
+            return
+        shown[0] = now
+        rate = matched / (now - start)
+        print(
+            f"\r  replay: {matched:,} of {total:,} segments, {rate:,.0f} segments/s   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     if args.max_nodes is not None and args.max_nodes < 1:
         raise UsageError(f"--max-nodes must be at least 1, not {args.max_nodes}")
@@ -735,7 +762,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     variant = _variant(args.variant) if args.variant else None
     if not 0 <= args.old_duplicates <= 16:
         raise UsageError(f"--old-duplicates must be between 0 and 16, not {args.old_duplicates}")
-    result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates)
+    show = args.progress or (sys.stderr.isatty() and not args.json)
+    result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates, _replay_progress(show))
+    if show:
+        print(file=sys.stderr)  # end the progress line
     if args.json:
         sys.stdout.write(json.dumps(replay_json(result), indent=2) + "\n")
     else:

@@ -25,9 +25,11 @@ only when asked for (``old_duplicates``), and shown as such.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,7 +39,7 @@ from spec.machine import NET, A, AmbiguousRules, B, IncompleteRules, Label, Mach
 from spec.rulebook import all_rules
 from spec.segment import Segment, describe
 from spec.seqnum import MASK, seq_sub
-from spec.states import ACK, ESTABLISHED, FIN, PSH, RST, SYN, URG, TcpState
+from spec.states import ACK, ESTABLISHED, FIN, PSH, RST, SYN, SYNCHRONIZED, URG, TcpState
 from spec.tcb import Endpoint
 from spec.variants import Variant
 
@@ -47,10 +49,14 @@ ACCEPTED, REJECTED, UNKNOWN = "ACCEPTED", "REJECTED", "UNKNOWN"
 COMPARED = SYN | ACK | FIN | RST | URG
 #: The model's window in replay: larger than any window a capture advertises, so that it never limits.
 REPLAY_WINDOW = 1 << 30
+#: Events the replay's machine remembers: a capture moves on, so old states rarely come back.
+REPLAY_MEMO = 20_000
 #: Nodes (world, segments matched) the search may visit before it gives up with UNKNOWN.
 MAX_NODES = 2_000_000
 
 SIDES = ("A", "B")
+#: The sizes of a TCB's SENDs listed one by one; a longer list is cut short.
+SIZES_SHOWN = 8
 
 #: What replay abstracts from a real capture, and how it treats what real stacks do beyond RFC 9293's state machine.
 ABSTRACTIONS: tuple[str, ...] = (
@@ -139,7 +145,13 @@ class Binding:
                 else "active OPEN"
             )
             sends = f"{len(inc.sizes)} SEND{'s' if len(inc.sizes) != 1 else ''}"
-            if inc.sizes:
+            if len(set(inc.sizes)) == 1 and len(inc.sizes) > 1:
+                octets = "octet" if inc.sizes[0] == 1 else "octets"
+                sends += f" ({inc.sizes[0]} {octets} each)"
+            elif len(inc.sizes) > SIZES_SHOWN:
+                shown = ", ".join(str(n) for n in inc.sizes[:SIZES_SHOWN])
+                sends += f" ({shown}, ...: {sum(inc.sizes):,} octets)"
+            elif inc.sizes:
                 octets = "octet" if inc.sizes == (1,) else "octets"
                 sends += f" ({', '.join(str(n) for n in inc.sizes)} {octets})"
             calls = [opened, f"ISS {inc.iss}", sends]
@@ -279,6 +291,7 @@ def bind(capture: Capture, base: Config) -> Binding:
         window=REPLAY_WINDOW,
         retries=retries,
         reach=(),
+        ghosts=False,  # what each user received grows with the capture, and no verdict of replay reads it
     )
     machine_initial = Machine(config).initial()
     if late_start:
@@ -336,6 +349,9 @@ class Replay:
     def withheld(self) -> int:
         return sum(len(s.withheld) for s in self.path)
 
+
+#: Told how many segments the search has matched, of how many.
+Progress = Callable[[int, int], None]
 
 #: A world, the segments matched so far, the ticks elapsed (0 unless timestamps are read), the old duplicates seen.
 Node = tuple[World, int, int, int]
@@ -405,42 +421,261 @@ def _observe_in_order(
     return ways
 
 
-def replay(
-    capture: Capture,
-    base: Config,
-    variant: Variant | None = None,
-    max_nodes: int = MAX_NODES,
-    old_duplicates: int = 0,
-) -> Replay:
-    """Search for a run of the spec (or of a broken ``variant``) that sends exactly the capture's segments, in order.
+class _Node:
+    """A node of the search: a world, what it has matched, and the step that reached it (a linked path)."""
 
-    Up to ``old_duplicates`` segments may be old duplicates instead: sent by an incarnation before the
-    capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11).  Raises ConfigError when
-    the variant cannot apply to the configuration (short-time-wait needs a timed one).
+    __slots__ = ("at", "clock", "olds", "parent", "step", "world")
+
+    def __init__(self, world: World, at: int, clock: int, olds: int, parent: _Node | None, step: Step | None) -> None:
+        self.world = world
+        self.at = at
+        self.clock = clock
+        self.olds = olds
+        self.parent = parent
+        self.step = step
+
+    @property
+    def key(self) -> Node:
+        return (self.world, self.at, self.clock, self.olds)
+
+    def path(self) -> list[Step]:
+        steps: list[Step] = []
+        node: _Node | None = self
+        while node is not None and node.step is not None:
+            steps.append(node.step)
+            node = node.parent
+        steps.reverse()
+        return steps
+
+
+@dataclass
+class _Outcome:
+    """What a search found: the matched node, or how far it got and the worlds it could be in there."""
+
+    done: _Node | None
+    explored: int
+    best: int
+    frontier: list[World]
+    error: str = ""
+    stopped: bool = False
+
+
+def _implicit_loss(config: Config) -> bool:
+    """Whether the network may lose any segment at any time, so that a loss never needs to be searched for.
+
+    Then a segment that is never delivered is as good as lost: the search leaves it in flight
+    and never takes a loss transition.  A bounded loss budget, a channel capacity (a full
+    channel drops what is sent) or a clock (a segment must leave the network within MSL)
+    each make losses matter, and the search then takes them one by one.
     """
-    start = time.perf_counter()
-    binding = bind(capture, base)
-    rules = None
-    if variant is not None:
-        binding = replace(binding, config=variant.config(binding.config))
-        rules = variant.rules(all_rules())
-    machine = Machine(binding.config, rules)
-    obs = capture.segments
-    tick = binding.config.tick
+    return config.loss is None and config.capacity is None and not config.timed
+
+
+def _contains(big: tuple[Segment, ...], small: tuple[Segment, ...], reorder: bool) -> bool:
+    """Whether channel ``small`` is what ``big`` becomes once the network loses some of its segments."""
+    if len(small) > len(big):
+        return False
+    if reorder:  # both sorted: a sub-multiset
+        i = 0
+        for seg in small:
+            while i < len(big) and big[i] < seg:
+                i += 1
+            if i == len(big) or big[i] != seg:
+                return False
+            i += 1
+        return True
+    it = iter(big)  # FIFO: a subsequence
+    return all(any(seg == other for other in it) for seg in small)
+
+
+def _subsumes(big: World, small: World, reorder: bool) -> bool:
+    """``big`` can do all ``small`` can: the same endpoints and budgets, and more in flight (extra may be lost)."""
+    return (
+        big.a == small.a
+        and big.b == small.b
+        and big[4:] == small[4:]
+        and _contains(big.ab, small.ab, reorder)
+        and _contains(big.ba, small.ba, reorder)
+    )
+
+
+def _stale(machine: Machine, world: World, channel: int, seg: Segment) -> bool:
+    """Whether ``seg`` is a pure ACK whose arrival now, in a synchronized state, would change nothing."""
+    side = 1 - channel
+    before = world.endpoint(side)
+    if not is_pure_ack(seg) or before.state not in SYNCHRONIZED:
+        return False
+    return all(
+        t.target.endpoint(side) == before and all(is_pure_ack(s) for _, s in t.sent)
+        for t in machine.arrival(world, channel, seg)
+    )
+
+
+def _forget_stale(machine: Machine, world: World) -> World:
+    """``world`` after the network loses every in-flight pure ACK whose arrival would now change nothing.
+
+    Such ACKs pile up in the network of a long capture (each one acknowledged a little more than the
+    last); the quick search forgets them, which may lose a run that needs one later -- it never rejects.
+    """
+    for channel in (0, 1):
+        chan = world.channel(channel)
+        keep = tuple(seg for seg in chan if not _stale(machine, world, channel, seg))
+        if len(keep) != len(chan):
+            world = world._replace(ab=keep) if channel == 0 else world._replace(ba=keep)
+    return world
+
+
+#: The quick search keeps this many nodes a step: those with the fewest segments in flight and calls queued.
+BEAM = 4
+#: The quick search takes at most this many unobserved events of an endpoint before its next segment.
+BEAM_DEPTH = 4
+
+
+def _layered(
+    machine: Machine,
+    initial: World,
+    obs: list[Observed],
+    max_nodes: int,
+    old_duplicates: int,
+    beam: int | None = None,
+    progress: Progress | None = None,
+) -> _Outcome:
+    """Search a run observation by observation, on a network that may lose anything (see :func:`_implicit_loss`).
+
+    Three facts keep the search small and exact.
+
+    * *Losses are implicit.*  A segment that is never delivered is as good as lost, so no loss
+      is ever searched for; in a FIFO channel a segment may arrive once those ahead of it are lost.
+    * *Each endpoint acts when it is seen.*  An event at one endpoint that sends nothing the
+      capture shows (an arrival answered by a withheld ACK, a call that sends nothing, a crash)
+      changes that endpoint and the channel into it, and nothing the other endpoint reads: it
+      commutes with every event of the other endpoint.  So the search takes such events of an
+      endpoint only just before that endpoint's next observed segment.
+    * *A node that can do all another can stands for it.*  An arrival that changes nothing
+      is not taken (the node before it can do all the node after it can), and of two nodes
+      with the same endpoints, the one with fewer segments in flight is dropped when the
+      other's in-flight segments contain them.
+    """
+    config = machine.config
+    reorder = config.reorder
+    root = _Node(initial, 0, 0, 0, None, None)
+    if not obs:
+        return _Outcome(root, 1, 0, [])
+    layers: dict[int, list[_Node]] = {0: [root]}
+    explored = 1
+    best = 0
+    best_worlds: list[World] = [initial]
+    error = ""
+
+    def moves(world: World, side: int) -> list[tuple[Transition, tuple[Transition, ...]]]:
+        """Every event at ``side``, each with the losses it needs first: a FIFO channel's segment arrives
+        once the network has lost those ahead of it."""
+        incoming = 1 - side
+        out: list[tuple[Transition, tuple[Transition, ...]]] = [
+            (t, ())
+            for t in machine.successors(world)
+            if t.label.actor == side or (t.label.kind == "duplicate" and t.label.channel == incoming)
+        ]
+        if not reorder:
+            chan = world.channel(incoming)
+            losses: list[Transition] = []
+            for k in range(1, len(chan)):
+                rest = chan[k:]
+                lost = world._replace(ab=rest) if incoming == A else world._replace(ba=rest)
+                losses.append(Transition(Label(NET, "lose", incoming, chan[k - 1]), lost))
+                out.extend((t, tuple(losses)) for t in machine.arrival(lost, incoming, chan[k]))
+        return out
+
+    at = 0
+    while at < len(obs):
+        nodes = layers.pop(at, [])
+        if not nodes:
+            at += 1
+            if not layers:
+                break
+            continue
+        side = SIDES.index(obs[at].sender)
+        if beam is not None:
+            for node in nodes:
+                node.world = _forget_stale(machine, node.world)
+            nodes.sort(key=lambda n: (len(n.world.ab) + len(n.world.ba), n.world.a.queued + n.world.b.queued))
+            del nodes[beam:]
+        # The closure of the endpoint's silent events, breadth first; a node subsumed by one seen is dropped.
+        seen: dict[tuple[Endpoint, Endpoint], list[World]] = {}
+        queue: deque[tuple[_Node, int]] = deque()
+        for node in nodes:
+            group = seen.setdefault((node.world.a, node.world.b), [])
+            if any(_subsumes(w, node.world, reorder) for w in group):
+                continue
+            group.append(node.world)
+            queue.append((node, 0))
+        closure: list[World] = []
+        while queue:
+            node, depth = queue.popleft()
+            world = node.world
+            closure.append(world)
+            try:
+                transitions = moves(world, side)
+            except (AmbiguousRules, IncompleteRules) as err:
+                error = f"the rules fail: {err}"
+                continue
+            if node.olds < old_duplicates:
+                transitions.append((_old_duplicate(machine, world, obs[at]), ()))
+            for t, losses in transitions:
+                if t.label.kind == "lose":
+                    continue
+                before = node
+                for loss in losses:  # shown on the path: the network lost them
+                    before = _Node(loss.target, at, 0, node.olds, before, Step(loss, loss.target, (), ()))
+                for target, used, withheld in _observations(t, obs, at):
+                    step = Step(t, target, tuple(range(at, at + used)), withheld)
+                    olds = node.olds + (t.label.kind == OLD_DUPLICATE)
+                    if used:
+                        child = _Node(target, at + used, 0, olds, before, step)
+                        layers.setdefault(at + used, []).append(child)
+                        explored += 1
+                        if at + used == len(obs):
+                            return _Outcome(child, explored, len(obs), [])
+                        continue
+                    if t.label.kind == "segment" and target.endpoint(side) == world.endpoint(side):
+                        continue  # an arrival that changes nothing: the node before it can do all it can
+                    if beam is not None and depth >= BEAM_DEPTH:
+                        continue
+                    group = seen.setdefault((target.a, target.b), [])
+                    if any(_subsumes(w, target, reorder) for w in group):
+                        continue
+                    group.append(target)
+                    queue.append((_Node(target, at, 0, olds, before, step), depth + 1))
+                    explored += 1
+            if explored >= max_nodes:
+                return _Outcome(None, explored, best, closure, error, stopped=True)
+        best, best_worlds = at, closure
+        if progress is not None:
+            progress(at + 1, len(obs))
+        at += 1
+    return _Outcome(None, explored, best, best_worlds, error)
+
+
+def _breadth_first(
+    machine: Machine, initial: World, obs: list[Observed], max_nodes: int, old_duplicates: int, tick: float | None
+) -> _Outcome:
+    """Search every interleaving breadth first, losses included (for networks where losses are counted or timed)."""
 
     def due(k: int) -> int:
         """The tick in which segment ``k`` was sent: its time in whole ticks (0 when timestamps are not read)."""
         return int(obs[k].time // tick) if tick is not None else 0
 
-    root: Node = (binding.initial, 0, 0, 0)
-    parent: dict[Node, tuple[Node, Step] | None] = {root: None}
+    root = _Node(initial, 0, 0, 0, None, None)
+    if not obs:
+        return _Outcome(root, 1, 0, [])
+    parent: set[Node] = {root.key}
     frontier = deque([root])
     best = 0
+    reached: dict[int, list[World]] = {0: [initial]}
     error = ""
-    done: Node | None = root if not obs else None
-    while frontier and done is None:
+    while frontier:
         node = frontier.popleft()
-        world, at, clock, olds = node
+        world, at, clock, olds = node.key
         try:
             transitions = machine.successors(world)
         except (AmbiguousRules, IncompleteRules) as err:
@@ -458,47 +693,112 @@ def replay(
             for target, used, withheld in _observations(t, obs, at):
                 if any(due(k) != later for k in range(at, at + used)):
                     continue  # sent in another tick than the capture says
-                nxt = (target, at + used, later, olds + (t.label.kind == OLD_DUPLICATE))
-                if nxt in parent:
+                child = _Node(target, at + used, later, olds + (t.label.kind == OLD_DUPLICATE), node, None)
+                if child.key in parent:
                     continue
-                parent[nxt] = (node, Step(t, target, tuple(range(at, at + used)), withheld))
-                best = max(best, at + used)
+                parent.add(child.key)
+                child.step = Step(t, target, tuple(range(at, at + used)), withheld)
+                if at + used > best:
+                    best = at + used
+                reached.setdefault(at + used, []).append(target)
                 if at + used == len(obs):
-                    done = nxt
-                    break
-                frontier.append(nxt)
-            if done is not None:
-                break
-        if len(parent) >= max_nodes and done is None:
-            seconds = time.perf_counter() - start
-            return Replay(capture, binding, UNKNOWN, [], len(parent), seconds, reason=f"searched {max_nodes:,} nodes")
+                    return _Outcome(child, len(parent), best, [])
+                frontier.append(child)
+        if len(parent) >= max_nodes:
+            return _Outcome(None, len(parent), best, [], error, stopped=True)
+    return _Outcome(None, len(parent), best, reached.get(best, []), error)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Run without the cyclic garbage collector: a long search keeps many objects alive, none in a cycle,
+    and each full collection would walk them all (time per segment would grow with the capture)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _search(
+    machine: Machine,
+    binding: Binding,
+    obs: list[Observed],
+    max_nodes: int,
+    old_duplicates: int,
+    progress: Progress | None,
+) -> _Outcome:
+    """The quick search first, where the network may lose anything; when it finds no run, the exact one decides.
+
+    The quick search keeps a few nodes a step (:data:`BEAM`), and the network loses every segment
+    whose arrival would change nothing: each run it finds is a run of the spec, so its ACCEPTED is
+    sound.  It may miss a run, so it never rejects: the exact search does, or says UNKNOWN.
+    """
+    tick = binding.config.tick
+    if _implicit_loss(binding.config):
+        found = _layered(machine, binding.initial, obs, max_nodes, old_duplicates, BEAM, progress)
+        if found.done is None:
+            exact = _layered(machine, binding.initial, obs, max_nodes, old_duplicates, None, progress)
+            found = replace(exact, explored=exact.explored + found.explored)
+    else:
+        found = _breadth_first(machine, binding.initial, obs, max_nodes, old_duplicates, tick)
+    return found
+
+
+def replay(
+    capture: Capture,
+    base: Config,
+    variant: Variant | None = None,
+    max_nodes: int = MAX_NODES,
+    old_duplicates: int = 0,
+    progress: Progress | None = None,
+) -> Replay:
+    """Search for a run of the spec (or of a broken ``variant``) that sends exactly the capture's segments, in order.
+
+    Up to ``old_duplicates`` segments may be old duplicates instead: sent by an incarnation before the
+    capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11).  Raises ConfigError when
+    the variant cannot apply to the configuration (short-time-wait needs a timed one).
+    ``progress(matched, total)`` is told each time the search has matched one more segment.
+    """
+    start = time.perf_counter()
+    binding = bind(capture, base)
+    rules = None
+    if variant is not None:
+        binding = replace(binding, config=variant.config(binding.config))
+        rules = variant.rules(all_rules())
+    machine = Machine(binding.config, rules, memo_limit=REPLAY_MEMO)
+    obs = capture.segments
+    tick = binding.config.tick
+    with _no_cyclic_gc():
+        found = _search(machine, binding, obs, max_nodes, old_duplicates, progress)
     seconds = time.perf_counter() - start
-    if done is not None:
-        path: list[Step] = []
-        cur: Node = done
-        while (link := parent[cur]) is not None:
-            cur, step = link
-            path.append(step)
-        path.reverse()
-        return Replay(capture, binding, ACCEPTED, path, len(parent), seconds)
-    frontier_nodes = [n[0] for n in parent if n[1] == best]
-    possible = sorted({(w.a.state, w.b.state) for w in frontier_nodes}, key=lambda p: (int(p[0]), int(p[1])))
+    if found.done is not None:
+        return Replay(capture, binding, ACCEPTED, found.done.path(), found.explored, seconds)
+    if found.stopped:
+        reason = f"searched {max_nodes:,} nodes"
+        return Replay(capture, binding, UNKNOWN, [], found.explored, seconds, reason=reason)
+    best = found.best
+    possible = sorted({(w.a.state, w.b.state) for w in found.frontier}, key=lambda p: (int(p[0]), int(p[1])))
     allowed: set[tuple[int, Segment]] = set()
-    for w in frontier_nodes:
+    for w in found.frontier:
         try:
             for t in machine.successors(w):
                 allowed.update((side, s._replace(inc=0, age=0)) for side, s in t.sent)
         except (AmbiguousRules, IncompleteRules):
             continue
-    reason = binding.uninterpretable.get(best, error)
+    reason = binding.uninterpretable.get(best, found.error)
     if tick is not None and not reason and best < len(obs):
-        reason = f"time is read in ticks of {tick:g} s: segment {best + 1} was sent in tick {due(best)}"
+        reason = (
+            f"time is read in ticks of {tick:g} s: segment {best + 1} was sent in tick {int(obs[best].time // tick)}"
+        )
     return Replay(
         capture,
         binding,
         REJECTED,
         [],
-        len(parent),
+        found.explored,
         seconds,
         rejected_at=best,
         possible=possible,
@@ -559,18 +859,19 @@ def replay_text(r: Replay) -> str:
         lines.append("  the capture begins after the handshake: both sides start in ESTABLISHED")
     if r.verdict == ACCEPTED:
         width = max((len(o.text()) for o in obs), default=0)
+        digits = max(3, len(str(len(obs))))
         lines.append("")
-        lines.append(f"  {'#':>3}  {'time':>10}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
+        lines.append(f"  {'#':>{digits}}  {'time':>10}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
         for step in r.path:
             for k in step.observed:
                 a, b = step.world.a.state, step.world.b.state
-                row = f"{k + 1:>3}  {obs[k].time:>10.6f}  {obs[k].text():<{width}}"
+                row = f"{k + 1:>{digits}}  {obs[k].time:>10.6f}  {obs[k].text():<{width}}"
                 lines.append(f"  {row}  {a!s:<12} {b!s:<12} {_event(step.transition)}")
             for seg in step.withheld:
                 who = SIDES[step.transition.label.actor]
-                lines.append(f"  {'':>15}  ({who} withholds {describe(seg)}: delayed ACK)")
+                lines.append(f"  {'':>{digits + 12}}  ({who} withholds {describe(seg)}: delayed ACK)")
             if not step.observed and step.transition.label.kind in UNSEEN_FAULTS:
-                lines.append(f"  {'':>15}  ({_fault(step.transition)})")
+                lines.append(f"  {'':>{digits + 12}}  ({_fault(step.transition)})")
         last = r.path[-1].world if r.path else r.binding.initial
         lines.append(f"  after the capture: A {last.a.state}, B {last.b.state}")
     elif r.verdict == REJECTED:

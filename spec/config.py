@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +70,23 @@ class EndpointConfig:
         The SYN occupies the ISS, so unit 1 begins at offset 1 and each further unit
         right after the octets of the one before (RFC 9293 §3.4).
         """
-        start = 1
-        for unit in range(1, max([self.sends, *map(len, self.sizes)]) + 1):
-            if start == offset:
-                return unit
-            start += self.unit_size(incarnation, unit)
-        return 0
+        index = min(max(incarnation, 1), len(self.sizes)) - 1 if self.sizes else -1
+        return self._unit_starts[index].get(offset, 0)
+
+    @cached_property
+    def _unit_starts(self) -> dict[int, dict[int, int]]:
+        """Per entry of ``sizes`` (-1: none given), the offset after the ISS where each unit begins -> the unit."""
+        units = max([self.sends, *map(len, self.sizes)])
+        table: dict[int, dict[int, int]] = {}
+        for index in range(len(self.sizes)) if self.sizes else (-1,):
+            incarnation = index + 1 if index >= 0 else 1
+            starts: dict[int, int] = {}
+            start = 1
+            for unit in range(1, units + 1):
+                starts.setdefault(start, unit)
+                start += self.unit_size(incarnation, unit)
+            table[index] = starts
+        return table
 
     @property
     def one_octet_units(self) -> bool:
@@ -91,15 +103,20 @@ class EndpointConfig:
         """Incarnation numbers 1, 2, ...: every TCB the script can create, and every entry of ``iss``."""
         return range(1, max(len(self.iss), self.opens) + 1)
 
-    @property
+    @cached_property
     def sends(self) -> int:
         """Units of data the script SENDs."""
         return sum(1 for c in self.script if c in (Call.SEND, Call.SEND_URGENT))
 
     def urgent(self, unit: int) -> bool:
         """Whether data unit ``unit`` (1, 2, ...) was sent with the URGENT flag."""
+        return unit in self.urgent_units
+
+    @cached_property
+    def urgent_units(self) -> frozenset[int]:
+        """The data units (1, 2, ...) the user sent with the URGENT flag."""
         sends = [c for c in self.script if c in (Call.SEND, Call.SEND_URGENT)]
-        return 0 < unit <= len(sends) and sends[unit - 1] is Call.SEND_URGENT
+        return frozenset(unit for unit, call in enumerate(sends, 1) if call is Call.SEND_URGENT)
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,7 @@ class Config:
     rfc5961: bool = True  # RST/SYN mitigations of RFC 5961 (RFC 9293 §3.10.7.4), as Linux does
     rfc1337: bool = False  # TIME-WAIT ignores RST (RFC 1337; Linux net.ipv4.tcp_rfc1337 = 1)
     reach: tuple[str, ...] = field(default=())  # coverage: what this configuration must reach
+    ghosts: bool = True  # record the data each user receives (the properties read it; replay does not)
 
     @property
     def timed(self) -> bool:

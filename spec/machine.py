@@ -246,7 +246,8 @@ class ConcreteCtx:
         return self.iss_choices[self.iss_index]
 
     def deliver(self) -> None:
-        self.tcb.delivered = self.tcb.delivered + ((self.seg.inc, self.seg.data),)
+        if self.cfg.ghosts:
+            self.tcb.delivered = self.tcb.delivered + ((self.seg.inc, self.seg.data),)
 
     def hold(self) -> None:
         held = set(self.tcb.held)
@@ -309,13 +310,17 @@ HELD_STEPS = (7, 8)  # held text and FIN are processed from the seventh step on
 class Machine:
     """The transition system of one configuration."""
 
-    def __init__(self, config: Config, rules: tuple[Rule, ...] | None = None) -> None:
-        """The machine of ``config``; ``rules`` replaces the spec's rules (tests use broken copies)."""
+    def __init__(self, config: Config, rules: tuple[Rule, ...] | None = None, memo_limit: int = MEMO_LIMIT) -> None:
+        """The machine of ``config``; ``rules`` replaces the spec's rules (tests use broken copies).
+
+        ``memo_limit`` bounds the cache of events run (a search that never comes back to a state wants a small one).
+        """
         self.config = config
+        self._memo_limit = memo_limit
         self.rules = tuple(r for r in (all_rules() if rules is None else rules) if r.applies(config))
         self._scripts = (config.a.script, config.b.script)
         #: per side, the data units its user sent as urgent
-        self.urgent = tuple(frozenset(u for u in range(1, ep.sends + 1) if ep.urgent(u)) for ep in (config.a, config.b))
+        self.urgent = (config.a.urgent_units, config.b.urgent_units)
         index: dict[tuple[Any, ...], list[Rule]] = {}
         for r in self.rules:
             for state in r.states:
@@ -372,7 +377,7 @@ class Machine:
         result = self._run_rules(world, label, event, ep, seg, call)
         if result is not None and event is Event.CALL:  # the user goes on to its next call
             result = result._replace(endpoint=result.endpoint._replace(pc=result.endpoint.pc + 1))
-        if len(self._memo) >= MEMO_LIMIT:
+        if len(self._memo) >= self._memo_limit:
             self._memo.clear()
         self._memo[key] = result
         return result
@@ -562,6 +567,17 @@ class Machine:
                     out.append(Transition(Label(NET, "duplicate", channel, seg), target))
         if config.timed and self._tick_enabled(world):
             out.append(self._tick(world))
+        return out
+
+    def arrival(self, world: World, channel: int, seg: Segment) -> list[Transition]:
+        """The transitions of ``seg``'s arrival from ``channel`` (0 = A > B): one per ISS its receiver may select.
+
+        Replay uses it to deliver a segment from the middle of a FIFO channel once the
+        network has lost the segments ahead of it.
+        """
+        out: list[Transition] = []
+        side = 1 - channel
+        self._endpoint_event(out, world, Label(side, "segment", channel, seg), Event.SEGMENT, seg, None)
         return out
 
     def _tick_enabled(self, world: World) -> bool:

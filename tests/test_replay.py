@@ -18,7 +18,17 @@ from checks.cli import main
 from checks.record import record, unavailable
 from checks.replay import ACCEPTED, REJECTED, UNKNOWN, Replay, bind, capture_network, replay, replay_json, replay_text
 from spec.config import Call, load_config
-from spec.states import CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT
+from spec.states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_2,
+    LAST_ACK,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
 from spec.variants import variant_named, variants
 
 from .conftest import assert_golden
@@ -105,8 +115,16 @@ def test_delayed_acks_are_withheld_and_counted() -> None:
 def test_the_half_close_data_after_the_fin_is_delivered() -> None:
     """The seed's claim refuted on the wire: both of B's units, sent after A's FIN, reach A in FIN-WAIT-2."""
     r = replay(capture("half-close"), capture_network())
-    a = r.path[-1].world.a
-    assert [unit for _, unit in a.delivered] == [1, 2]
+    arrivals = [s.transition for s in r.path if s.transition.label.kind == "segment" and s.transition.label.actor == 0]
+    received = [
+        t.label.seg.data
+        for t in arrivals
+        if t.label.seg is not None and t.label.seg.data and any("text" in rule.name for rule in t.rules)
+    ]
+    assert received == [1, 2]
+    assert all(
+        s.world.a.state is FIN_WAIT_2 for s in r.path if s.transition in arrivals and s.transition.label.seg.data
+    )
 
 
 # --- mutations of a good capture ------------------------------------------------------------------
