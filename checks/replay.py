@@ -291,7 +291,6 @@ def bind(capture: Capture, base: Config) -> Binding:
         window=REPLAY_WINDOW,
         retries=retries,
         reach=(),
-        ghosts=False,  # what each user received grows with the capture, and no verdict of replay reads it
     )
     machine_initial = Machine(config).initial()
     if late_start:
@@ -768,7 +767,7 @@ def replay(
     if variant is not None:
         binding = replace(binding, config=variant.config(binding.config))
         rules = variant.rules(all_rules())
-    machine = Machine(binding.config, rules, memo_limit=REPLAY_MEMO)
+    machine = Machine(binding.config, rules, memo_limit=REPLAY_MEMO, ghosts=False)
     obs = capture.segments
     tick = binding.config.tick
     with _no_cyclic_gc():

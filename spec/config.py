@@ -141,7 +141,6 @@ class Config:
     rfc5961: bool = True  # RST/SYN mitigations of RFC 5961 (RFC 9293 §3.10.7.4), as Linux does
     rfc1337: bool = False  # TIME-WAIT ignores RST (RFC 1337; Linux net.ipv4.tcp_rfc1337 = 1)
     reach: tuple[str, ...] = field(default=())  # coverage: what this configuration must reach
-    ghosts: bool = True  # record the data each user receives (the properties read it; replay does not)
 
     @property
     def timed(self) -> bool:

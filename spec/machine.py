@@ -189,6 +189,7 @@ class ConcreteCtx:
     __slots__ = (
         "ack_pending",
         "cfg",
+        "ghosts",
         "iss_choices",
         "iss_index",
         "iss_used",
@@ -211,6 +212,7 @@ class ConcreteCtx:
         out: list[Segment],
         ack_pending: bool,
         iss_used: bool,
+        ghosts: bool = True,
     ) -> None:
         self.tcb = tcb
         self.seg = seg
@@ -222,6 +224,7 @@ class ConcreteCtx:
         self.out = out
         self.ack_pending = ack_pending
         self.iss_used = iss_used
+        self.ghosts = ghosts  # record what each user receives
 
     def require(self, *conditions: Any) -> None:
         for condition in conditions:
@@ -246,7 +249,7 @@ class ConcreteCtx:
         return self.iss_choices[self.iss_index]
 
     def deliver(self) -> None:
-        if self.cfg.ghosts:
+        if self.ghosts:
             self.tcb.delivered = self.tcb.delivered + ((self.seg.inc, self.seg.data),)
 
     def hold(self) -> None:
@@ -310,13 +313,21 @@ HELD_STEPS = (7, 8)  # held text and FIN are processed from the seventh step on
 class Machine:
     """The transition system of one configuration."""
 
-    def __init__(self, config: Config, rules: tuple[Rule, ...] | None = None, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self,
+        config: Config,
+        rules: tuple[Rule, ...] | None = None,
+        memo_limit: int = MEMO_LIMIT,
+        ghosts: bool = True,
+    ) -> None:
         """The machine of ``config``; ``rules`` replaces the spec's rules (tests use broken copies).
 
-        ``memo_limit`` bounds the cache of events run (a search that never comes back to a state wants a small one).
+        ``memo_limit`` bounds the cache of events run (a search that never comes back to a state wants a small one);
+        ``ghosts=False`` leaves the ghost ``delivered`` empty (replay: it grows with the capture, no verdict reads it).
         """
         self.config = config
         self._memo_limit = memo_limit
+        self._ghosts = ghosts
         self.rules = tuple(r for r in (all_rules() if rules is None else rules) if r.applies(config))
         self._scripts = (config.a.script, config.b.script)
         #: per side, the data units its user sent as urgent
@@ -410,6 +421,7 @@ class Machine:
                         list(snapshot[1]),
                         snapshot[2],
                         snapshot[3],
+                        self._ghosts,
                     )
                     try:
                         r.body(x)
