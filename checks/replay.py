@@ -38,9 +38,10 @@ from spec.config import Call, Config, EndpointConfig
 from spec.machine import NET, A, AmbiguousRules, B, IncompleteRules, Label, Machine, Transition, World
 from spec.rulebook import all_rules
 from spec.segment import Segment, describe
-from spec.seqnum import MASK, seq_sub
-from spec.states import ACK, ESTABLISHED, FIN, PSH, RST, SYN, SYNCHRONIZED, URG, TcpState
+from spec.seqnum import HALF, MASK, MOD, seq_gt, seq_sub
+from spec.states import ACK, CLOSED, ESTABLISHED, FIN, LISTEN, PSH, RST, SYN, SYNCHRONIZED, URG, TcpState
 from spec.tcb import Endpoint
+from spec.user_calls import with_reset_as_written
 from spec.variants import Variant
 
 ACCEPTED, REJECTED, UNKNOWN = "ACCEPTED", "REJECTED", "UNKNOWN"
@@ -77,8 +78,15 @@ ABSTRACTIONS: tuple[str, ...] = (
     "The user's calls come from the capture: an OPEN for a bare SYN, a LISTEN (made before the capture began, "
     "or after the last connection closed) for a SYN,ACK, one SEND per new data segment, a CLOSE for a FIN, an "
     "ABORT for a RST,ACK whose SEG.SEQ is not 0 (a reset answering a segment is <SEQ=SEG.ACK><CTL=RST> or "
-    "<SEQ=0><CTL=RST,ACK>, RFC 9293 §3.5.2). Linux answers a close with unread data by RST: "
-    "replay takes it as the user's ABORT.",
+    "<SEQ=0><CTL=RST,ACK>, RFC 9293 §3.5.2) or for a RST without ACK at the sender's SND.NXT after it was "
+    "synchronized (ABORT's reset as §3.10.5 writes it; the rules then send that form), and a CLOSE in SYN-SENT, "
+    "which sends nothing (§3.10.4), for a TCB never seen synchronized that later answers with a reset from its "
+    "closed port. Linux answers a close with unread data by RST: replay takes it as the user's ABORT.",
+    "A segment with data and FIN (Flags [FP.]) is read as its data segment followed at once by its FIN segment "
+    "(§3.3: a segment is bound to its octets and then its FIN; the receiver processes text before FIN, "
+    "§3.10.7.4): a TCP may send its FIN on the last data, or add it when it retransmits that data (§3.8.6, "
+    "repackaging). A FIN added to a retransmission after the FIN was sent on its own is that FIN, still in "
+    "the network.",
     "A capture that begins after the handshake is replayed from ESTABLISHED on both sides, with SND.NXT and "
     "RCV.NXT bound from the first segment seen each way.",
     "Time is not compared unless the configuration says how long a tick is ([timing] tick, seconds): then a "
@@ -88,8 +96,10 @@ ABSTRACTIONS: tuple[str, ...] = (
     'from the capture (rto = "any"): real stacks back off and adapt them.',
     "Retransmissions are bounded by the configuration's retries, at least as many as the capture shows.",
     "With --old-duplicates N, up to N observed segments may be old duplicates: sent by an incarnation before the "
-    "capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11). Each is shown as such; by "
-    "default there are none.",
+    "capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11). An old duplicate has a shape TCP "
+    "sends (no SYN with FIN or RST, no segment without ACK but SYN and RST), a SEG.SEQ outside the sequence "
+    "space its sender's current TCB has used, and an ACK of nothing its receiver sent in the capture. Each is "
+    "shown as such; by default there are none.",
 )
 
 
@@ -121,6 +131,8 @@ class Incarnation:
     sizes: tuple[int, ...]  # octets of each unit of new data, in sequence order
     closes: bool  # it sent a FIN
     aborts: bool  # it sent a reset that answers no segment: its user's ABORT
+    plain_abort: bool = False  # that reset may be ABORT's as RFC 9293 writes it, without ACK
+    gives_up: bool = False  # never synchronized: its user may have closed it in SYN-SENT, unseen
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class Binding:
                 sends += f" ({', '.join(str(n) for n in inc.sizes)} {octets})"
             calls = [opened, f"ISS {inc.iss}", sends]
             calls += ["CLOSE"] * inc.closes + ["ABORT"] * inc.aborts
+            calls += ["perhaps CLOSE in SYN-SENT"] * inc.gives_up
             parts.append(", ".join(calls))
         return "; then ".join(parts) if parts else "no connection (CLOSED throughout)"
 
@@ -203,8 +216,30 @@ def _incarnations(capture: Capture, side: str, late_start: bool, notes: dict[int
         # A reset that answers a segment is <SEQ=SEG.ACK><CTL=RST> or <SEQ=0><CTL=RST,ACK> (§3.5.2); one with
         # ACK and another SEG.SEQ is the user's ABORT (<SEQ=SND.NXT>, with ACK as Linux sends it).
         aborts = any(o.flags & RST and o.flags & ACK and o.seq != 0 for _, o in members)
-        found.append(Incarnation(iss, passive, tuple(sizes), closes, aborts))
+        # ABORT's reset as §3.10.5 writes it, <SEQ=SND.NXT><CTL=RST>, has the shape of a reset that answers a
+        # segment: the user may have aborted when a synchronized TCB sends one at its SND.NXT.
+        plain_abort = not aborts and _resets_at_snd_nxt(iss, members)
+        # A user may CLOSE (or ABORT) in SYN-SENT: the TCB is deleted and nothing is sent (§3.10.4, §3.10.5);
+        # a SYN,ACK arriving later draws a reset from the closed port, <SEQ=SEG.ACK><CTL=RST>.  Inferred only
+        # from that reset: a TCB never seen synchronized that sends one.
+        gives_up = not passive and not any(o.flags & ACK for _, o in members) and any(o.flags & RST for _, o in members)
+        found.append(Incarnation(iss, passive, tuple(sizes), closes, aborts or plain_abort, plain_abort, gives_up))
     return found
+
+
+def _resets_at_snd_nxt(iss: int, members: list[tuple[int, Observed]]) -> bool:
+    """Whether a reset without ACK follows a segment with ACK and carries the sender's SND.NXT then."""
+    snd_nxt: int | None = None
+    for _, o in members:
+        if o.flags & RST:
+            if not o.flags & ACK and snd_nxt is not None and o.seq == snd_nxt:
+                return True
+            continue
+        if o.flags & ACK:
+            end = (o.seq + o.length + bool(o.flags & SYN) + bool(o.flags & FIN)) & MASK
+            if snd_nxt is None or seq_gt(end, snd_nxt):
+                snd_nxt = end
+    return False
 
 
 def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...], bool]:
@@ -219,7 +254,7 @@ def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...]
         else:
             script.append(Call.LISTEN if inc.passive else Call.OPEN)
         script += [Call.SEND] * len(inc.sizes)
-        script += [Call.CLOSE] * inc.closes + [Call.ABORT] * inc.aborts
+        script += [Call.CLOSE] * (inc.closes or inc.gives_up) + [Call.ABORT] * inc.aborts
     return tuple(script), listening
 
 
@@ -300,6 +335,48 @@ def bind(capture: Capture, base: Config) -> Binding:
     return Binding(config, machine_initial, late_start, (tuple(incs[A]), tuple(incs[B])), notes)
 
 
+# --- the segments replay reads --------------------------------------------------------------------
+
+
+def _pieces(o: Observed) -> list[Observed]:
+    """A segment with data and FIN, read as its data segment followed at once by its FIN segment.
+
+    RFC 9293 §3.3: "each segment is bound to as many consecutive sequence numbers as there are
+    octets of data and SYN or FIN flags in the segment"; a TCP sends its FIN once every preceding
+    SEND is segmentized (§3.10.4), and may send it on the segment with the last data (Linux does,
+    ``Flags [FP.]``, when the user closes right after the last write) or add it when that data is
+    retransmitted: "the sending TCP endpoint ... may repackage segments on the retransmission
+    queue" (§3.8.6).  The receiver processes the segment's text before its FIN (§3.10.7.4, sixth
+    and eighth steps), just as it processes the two segments one after the other.
+    """
+    if not (o.length and o.flags & FIN) or o.flags & (SYN | RST):
+        return [o]
+    data = replace(o, flags=o.flags & ~FIN)
+    fin = replace(o, flags=o.flags & ~(PSH | URG), seq=(o.seq + o.length) & MASK, length=0)
+    return [data, fin]
+
+
+def readings(capture: Capture) -> tuple[list[Observed], list[int]]:
+    """The segments replay matches one by one (see :func:`_pieces`), and the capture's index of each.
+
+    A FIN that a retransmission of data adds, after the FIN was sent on its own, is that FIN sent
+    before: it is still in the network (the network may hold any segment), so it is not read again.
+    """
+    observed: list[Observed] = []
+    origin: list[int] = []
+    fins: set[tuple[str, int]] = set()  # (sender, SEG.SEQ of a FIN) seen
+    for k, o in enumerate(capture.segments):
+        pieces = _pieces(o)
+        if len(pieces) == 2 and (o.sender, pieces[1].seq) in fins:
+            pieces = pieces[:1]
+        for piece in pieces:
+            if piece.flags & FIN:
+                fins.add((o.sender, piece.seq))
+        observed += pieces
+        origin += [k] * len(pieces)
+    return observed, origin
+
+
 # --- the search ---------------------------------------------------------------------------------
 
 
@@ -360,18 +437,73 @@ Node = tuple[World, int, int, int]
 OLD_DUPLICATE = "old-duplicate"
 
 
-def _old_duplicate(machine: Machine, world: World, o: Observed) -> Transition:
-    """The observed segment as an old duplicate: one of an earlier incarnation (ghost ``inc`` 0), now seen.
+def _old_shape(o: Observed) -> bool:
+    """Whether some TCP sends a segment of this shape: a SYN or a RST with or without ACK and no data, or
+    a segment with ACK -- "once in the ESTABLISHED state, all segments must carry current acknowledgment
+    information" (RFC 9293 §3.8); no segment has both SYN and FIN, or both SYN and RST."""
+    flags = o.flags & COMPARED
+    if flags & SYN:
+        return flags in (SYN, SYN | ACK) and not o.length
+    if flags & RST:
+        return flags in (RST, RST | ACK) and not o.length
+    return bool(flags & ACK)
 
-    It was in the network before the capture began; seen now, it goes on like any segment in flight.
+
+def _space_holds(iss: int, end: int, n: int) -> bool:
+    """Whether sequence number ``n`` lies in ``[iss, end]``."""
+    return bool(seq_sub(n, iss) <= seq_sub(end, iss))
+
+
+@dataclass(frozen=True)
+class OldDuplicates:
+    """How many observed segments may be old duplicates, and what an old duplicate may be.
+
+    An old duplicate was sent by an incarnation before the capture (RFC 9293 §3.4): a segment of a
+    shape TCP sends (:func:`_old_shape`), whose SEG.SEQ is not in the sequence space its sender's
+    current TCB has used, and whose ACK acknowledges nothing any incarnation of its receiver in the
+    capture sent (an earlier incarnation of the sender never saw it).
     """
-    side = SIDES.index(o.sender)
-    seg = Segment(o.seq, o.ack or 0, o.flags & (COMPARED | PSH), 1 if o.length else 0, 0, 0, o.length)
-    chan = (*world.channel(side), seg)
-    if machine.config.reorder:
-        chan = tuple(sorted(chan))
-    target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
-    return Transition(Label(NET, OLD_DUPLICATE, side, seg), target, sent=((side, seg),))
+
+    limit: int
+    spaces: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = ((), ())  # per side: (ISS, last seq)
+
+    @staticmethod
+    def of(binding: Binding, limit: int) -> OldDuplicates:
+        spaces = tuple(
+            tuple((inc.iss, (inc.iss + 1 + sum(inc.sizes) + inc.closes) & MASK) for inc in incs)
+            for incs in binding.incarnations
+        )
+        return OldDuplicates(limit, (spaces[A], spaces[B]))
+
+    def possible(self, world: World, o: Observed) -> bool:
+        """Whether ``o`` may be an old duplicate in ``world``."""
+        if not _old_shape(o):
+            return False
+        side = SIDES.index(o.sender)
+        sender = world.endpoint(side)
+        if sender.state not in (CLOSED, LISTEN) and _space_holds(sender.iss, sender.snd_nxt, o.seq):
+            return False
+        if o.flags & ACK and o.ack is not None:
+            return not any(_space_holds((iss + 1) & MASK, end, o.ack) for iss, end in self.spaces[1 - side])
+        return True
+
+    def transition(self, machine: Machine, world: World, o: Observed) -> Transition | None:
+        """The observed segment as an old duplicate: one of an earlier incarnation (ghost ``inc`` 0), now seen;
+        None when it cannot be one.  It was in the network before the capture began; seen now, it goes on like
+        any segment in flight."""
+        if not self.possible(world, o):
+            return None
+        side = SIDES.index(o.sender)
+        seg = Segment(o.seq, o.ack or 0, o.flags & (COMPARED | PSH), 1 if o.length else 0, 0, 0, o.length)
+        chan = (*world.channel(side), seg)
+        if machine.config.reorder:
+            chan = tuple(sorted(chan))
+        target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+        return Transition(Label(NET, OLD_DUPLICATE, side, seg), target, sent=((side, seg),))
+
+
+#: No old duplicates.
+NO_OLD_DUPLICATES = OldDuplicates(0)
 
 
 def _remove_last(chan: tuple[Segment, ...], seg: Segment) -> tuple[Segment, ...]:
@@ -524,6 +656,75 @@ def _forget_stale(machine: Machine, world: World) -> World:
     return world
 
 
+def _drain(machine: Machine, node: _Node, side: int, o: Observed, reorder: bool) -> list[_Node]:
+    """``node`` after ``side`` receives, in sequence order, the segments in flight to it that the ACK of ``o`` says
+    it has, each arrival answered at most by pure ACKs (withheld); and the node one arrival before that, whose
+    last arrival may be the one that sends ``o``.  Nothing unless that brings RCV.NXT to ``o``'s ACK.
+
+    A long capture sends many segments before the receiver is seen again (a burst, a window's worth);
+    delivering them one sequence number after another, as the next observation needs, is the
+    quick search's guess for the order in which they arrived.
+    """
+    if not o.flags & ACK or o.ack is None:
+        return []
+    incoming = 1 - side
+    current = node
+    previous = node
+    while True:
+        world = current.world
+        ep = world.endpoint(side)
+        if ep.rcv_nxt == o.ack or ep.state not in SYNCHRONIZED:
+            break
+        chan = world.channel(incoming)
+        ready = [seg for seg in chan if seg.seq == ep.rcv_nxt and (seg.size or seg.flags & FIN)]
+        if not ready or (not reorder and chan[0] != ready[0]):
+            break
+        arrivals = machine.arrival(world, incoming, ready[0])
+        if len(arrivals) != 1 or not all(is_pure_ack(s) for _, s in arrivals[0].sent):
+            break
+        t = arrivals[0]
+        target, _, withheld = _observe_in_order(t.target, t.sent, [], 0)[-1]
+        previous, current = current, _Node(target, node.at, 0, node.olds, current, Step(t, target, (), withheld))
+    if current is node or current.world.endpoint(side).rcv_nxt != o.ack:
+        return []
+    return [current] if previous is node else [current, previous]
+
+
+def _ahead(n: int, base: int) -> int:
+    """How far sequence number ``n`` lies after ``base`` (negative: before it)."""
+    d: int = seq_sub(n, base)
+    return d - MOD if d >= HALF else d
+
+
+def _likely(chan: tuple[Segment, ...], receiver: Endpoint) -> Callable[[Segment], bool]:
+    """The arrivals the quick search takes from ``chan``: every segment with SYN or RST, the segments
+    with the :data:`LIKELY` lowest sequence numbers (from RCV.NXT) among those with data or FIN, the pure ACKs that
+    acknowledge least and most.  (A long capture has many segments in flight; most arrive in order.)"""
+    carrying = sorted(
+        {seg.seq for seg in chan if seg.size or seg.flags & FIN}, key=lambda q: seq_sub(q, receiver.rcv_nxt)
+    )
+    carrying = carrying[:LIKELY]
+    acks = [seg.ack for seg in chan if is_pure_ack(seg)]
+    ends = (
+        {min(acks, key=lambda q: _ahead(q, receiver.snd_una)), max(acks, key=lambda q: _ahead(q, receiver.snd_una))}
+        if acks
+        else set()
+    )
+
+    def likely(seg: Segment) -> bool:
+        if seg.flags & (SYN | RST):
+            return True
+        if seg.size or seg.flags & FIN:
+            return seg.seq in carrying
+        return seg.ack in ends
+
+    return likely
+
+
+#: The quick search takes arrivals of segments with data or FIN with this many lowest sequence numbers.
+LIKELY = 3
+#: The quick search explores at most this many nodes before one observed segment.
+QUICK_CLOSURE = 256
 #: The quick search keeps this many nodes a step: those with the fewest segments in flight and calls queued.
 BEAM = 4
 #: The quick search takes at most this many unobserved events of an endpoint before its next segment.
@@ -535,7 +736,7 @@ def _layered(
     initial: World,
     obs: list[Observed],
     max_nodes: int,
-    old_duplicates: int,
+    old_duplicates: OldDuplicates,
     beam: int | None = None,
     progress: Progress | None = None,
 ) -> _Outcome:
@@ -568,21 +769,27 @@ def _layered(
 
     def moves(world: World, side: int) -> list[tuple[Transition, tuple[Transition, ...]]]:
         """Every event at ``side``, each with the losses it needs first: a FIFO channel's segment arrives
-        once the network has lost those ahead of it."""
+        once the network has lost those ahead of it.  The quick search takes only the likely arrivals."""
         incoming = 1 - side
+        chan = world.channel(incoming)
+        arriving = _likely(chan, world.endpoint(side)) if beam is not None else None
         out: list[tuple[Transition, tuple[Transition, ...]]] = [
-            (t, ())
-            for t in machine.successors(world)
-            if t.label.actor == side or (t.label.kind == "duplicate" and t.label.channel == incoming)
+            (t, ()) for t in machine.endpoint_successors(world, side, arriving)
         ]
+        if world.dups > 0:
+            out += [
+                (t, ())
+                for t in machine.successors(world)
+                if t.label.kind == "duplicate" and t.label.channel == incoming
+            ]
         if not reorder:
-            chan = world.channel(incoming)
             losses: list[Transition] = []
             for k in range(1, len(chan)):
                 rest = chan[k:]
                 lost = world._replace(ab=rest) if incoming == A else world._replace(ba=rest)
                 losses.append(Transition(Label(NET, "lose", incoming, chan[k - 1]), lost))
-                out.extend((t, tuple(losses)) for t in machine.arrival(lost, incoming, chan[k]))
+                if arriving is None or arriving(chan[k]):
+                    out.extend((t, tuple(losses)) for t in machine.arrival(lost, incoming, chan[k]))
         return out
 
     at = 0
@@ -599,6 +806,7 @@ def _layered(
                 node.world = _forget_stale(machine, node.world)
             nodes.sort(key=lambda n: (len(n.world.ab) + len(n.world.ba), n.world.a.queued + n.world.b.queued))
             del nodes[beam:]
+            nodes += [d for n in nodes for d in _drain(machine, n, side, obs[at], reorder)]
         # The closure of the endpoint's silent events, breadth first; a node subsumed by one seen is dropped.
         seen: dict[tuple[Endpoint, Endpoint], list[World]] = {}
         queue: deque[tuple[_Node, int]] = deque()
@@ -618,8 +826,8 @@ def _layered(
             except (AmbiguousRules, IncompleteRules) as err:
                 error = f"the rules fail: {err}"
                 continue
-            if node.olds < old_duplicates:
-                transitions.append((_old_duplicate(machine, world, obs[at]), ()))
+            if node.olds < old_duplicates.limit and (old := old_duplicates.transition(machine, world, obs[at])):
+                transitions.append((old, ()))
             for t, losses in transitions:
                 if t.label.kind == "lose":
                     continue
@@ -638,7 +846,7 @@ def _layered(
                         continue
                     if t.label.kind == "segment" and target.endpoint(side) == world.endpoint(side):
                         continue  # an arrival that changes nothing: the node before it can do all it can
-                    if beam is not None and depth >= BEAM_DEPTH:
+                    if beam is not None and (depth >= BEAM_DEPTH or len(closure) + len(queue) >= QUICK_CLOSURE):
                         continue
                     group = seen.setdefault((target.a, target.b), [])
                     if any(_subsumes(w, target, reorder) for w in group):
@@ -656,7 +864,12 @@ def _layered(
 
 
 def _breadth_first(
-    machine: Machine, initial: World, obs: list[Observed], max_nodes: int, old_duplicates: int, tick: float | None
+    machine: Machine,
+    initial: World,
+    obs: list[Observed],
+    max_nodes: int,
+    old_duplicates: OldDuplicates,
+    tick: float | None,
 ) -> _Outcome:
     """Search every interleaving breadth first, losses included (for networks where losses are counted or timed)."""
 
@@ -683,8 +896,12 @@ def _breadth_first(
         if tick is not None and at < len(obs) and clock < due(at) and machine.idle(world):
             # Real time passes while nothing is timed; the model's tick then changes nothing.
             transitions = [*transitions, Transition(Label(NET, "tick"), world)]
-        if olds < old_duplicates and at < len(obs):
-            transitions = [*transitions, _old_duplicate(machine, world, obs[at])]
+        if (
+            olds < old_duplicates.limit
+            and at < len(obs)
+            and (old := old_duplicates.transition(machine, world, obs[at]))
+        ):
+            transitions = [*transitions, old]
         for t in transitions:
             later = clock + 1 if t.label.kind == "tick" else clock
             if tick is not None and t.label.kind == "tick" and (at == len(obs) or later > due(at)):
@@ -736,13 +953,14 @@ def _search(
     sound.  It may miss a run, so it never rejects: the exact search does, or says UNKNOWN.
     """
     tick = binding.config.tick
+    olds = OldDuplicates.of(binding, old_duplicates)
     if _implicit_loss(binding.config):
-        found = _layered(machine, binding.initial, obs, max_nodes, old_duplicates, BEAM, progress)
+        found = _layered(machine, binding.initial, obs, max_nodes, olds, BEAM, progress)
         if found.done is None:
-            exact = _layered(machine, binding.initial, obs, max_nodes, old_duplicates, None, progress)
+            exact = _layered(machine, binding.initial, obs, max_nodes, olds, None, progress)
             found = replace(exact, explored=exact.explored + found.explored)
     else:
-        found = _breadth_first(machine, binding.initial, obs, max_nodes, old_duplicates, tick)
+        found = _breadth_first(machine, binding.initial, obs, max_nodes, olds, tick)
     return found
 
 
@@ -762,19 +980,23 @@ def replay(
     ``progress(matched, total)`` is told each time the search has matched one more segment.
     """
     start = time.perf_counter()
-    binding = bind(capture, base)
-    rules = None
+    obs, origin = readings(capture)
+    binding = bind(replace(capture, segments=obs), base)
+    rules = all_rules()
+    incarnations = binding.incarnations[A] + binding.incarnations[B]
+    if any(inc.plain_abort for inc in incarnations) and all(inc.plain_abort for inc in incarnations if inc.aborts):
+        rules = with_reset_as_written(rules)  # RFC-AMBIGUITY: the capture's ABORT resets without ACK
     if variant is not None:
         binding = replace(binding, config=variant.config(binding.config))
-        rules = variant.rules(all_rules())
+        rules = variant.rules(rules)
     machine = Machine(binding.config, rules, memo_limit=REPLAY_MEMO, ghosts=False)
-    obs = capture.segments
     tick = binding.config.tick
     with _no_cyclic_gc():
         found = _search(machine, binding, obs, max_nodes, old_duplicates, progress)
     seconds = time.perf_counter() - start
     if found.done is not None:
-        return Replay(capture, binding, ACCEPTED, found.done.path(), found.explored, seconds)
+        path = [replace(step, observed=tuple(origin[k] for k in step.observed)) for step in found.done.path()]
+        return Replay(capture, binding, ACCEPTED, path, found.explored, seconds)
     if found.stopped:
         reason = f"searched {max_nodes:,} nodes"
         return Replay(capture, binding, UNKNOWN, [], found.explored, seconds, reason=reason)
@@ -788,9 +1010,11 @@ def replay(
         except (AmbiguousRules, IncompleteRules):
             continue
     reason = binding.uninterpretable.get(best, found.error)
+    rejected_at = origin[best] if best < len(obs) else len(capture.segments)
     if tick is not None and not reason and best < len(obs):
         reason = (
-            f"time is read in ticks of {tick:g} s: segment {best + 1} was sent in tick {int(obs[best].time // tick)}"
+            f"time is read in ticks of {tick:g} s: segment {rejected_at + 1} was sent in tick "
+            f"{int(obs[best].time // tick)}"
         )
     return Replay(
         capture,
@@ -799,7 +1023,7 @@ def replay(
         [],
         found.explored,
         seconds,
-        rejected_at=best,
+        rejected_at=rejected_at,
         possible=possible,
         allowed=sorted(allowed),
         reason=reason,
@@ -827,12 +1051,15 @@ def _event(t: Transition) -> str:
     return f"{who}: {what}" + (f" ({rules})" if rules else "")
 
 
-#: Unobserved events the text output shows between segments: the faults.
-UNSEEN_FAULTS = ("crash", "lose", "duplicate")
+#: Unobserved events the text output shows between segments: the faults, and the user's calls that send nothing.
+UNSEEN_SHOWN = ("crash", "lose", "duplicate", "call")
 
 
-def _fault(t: Transition) -> str:
+def _unseen(t: Transition) -> str:
     label = t.label
+    if label.kind == "call":
+        rules = "+".join(r.name for r in t.rules)
+        return f"{SIDES[label.actor]}: user call ({rules}), which sends nothing"
     if label.kind == "crash":
         return f"{SIDES[label.actor]} crashes and loses its TCB (§3.5.1)"
     assert label.seg is not None
@@ -861,16 +1088,21 @@ def replay_text(r: Replay) -> str:
         digits = max(3, len(str(len(obs))))
         lines.append("")
         lines.append(f"  {'#':>{digits}}  {'time':>10}  {'segment':<{width}}  {'A':<12} {'B':<12} sent when")
+        shown: set[int] = set()
         for step in r.path:
             for k in step.observed:
                 a, b = step.world.a.state, step.world.b.state
-                row = f"{k + 1:>{digits}}  {obs[k].time:>10.6f}  {obs[k].text():<{width}}"
+                if k in shown:  # the FIN of a segment with data (see _pieces)
+                    row = f"{'':>{digits}}  {'':>10}  {'  and its FIN':<{width}}"
+                else:
+                    row = f"{k + 1:>{digits}}  {obs[k].time:>10.6f}  {obs[k].text():<{width}}"
+                shown.add(k)
                 lines.append(f"  {row}  {a!s:<12} {b!s:<12} {_event(step.transition)}")
             for seg in step.withheld:
                 who = SIDES[step.transition.label.actor]
                 lines.append(f"  {'':>{digits + 12}}  ({who} withholds {describe(seg)}: delayed ACK)")
-            if not step.observed and step.transition.label.kind in UNSEEN_FAULTS:
-                lines.append(f"  {'':>{digits + 12}}  ({_fault(step.transition)})")
+            if not step.observed and step.transition.label.kind in UNSEEN_SHOWN:
+                lines.append(f"  {'':>{digits + 12}}  ({_unseen(step.transition)})")
         last = r.path[-1].world if r.path else r.binding.initial
         lines.append(f"  after the capture: A {last.a.state}, B {last.b.state}")
     elif r.verdict == REJECTED:

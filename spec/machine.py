@@ -16,6 +16,7 @@ the rules' determinism, with the trace that led there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from spec.config import Call, Config, EndpointConfig
@@ -539,26 +540,8 @@ class Machine:
 
     def successors(self, world: World) -> list[Transition]:
         """Every transition enabled in ``world``, in a fixed order."""
-        out: list[Transition] = []
+        out = self.endpoint_successors(world, A) + self.endpoint_successors(world, B)
         config = self.config
-        for side in (A, B):
-            ep = world.endpoint(side)
-            script = self._scripts[side]
-            if ep.pc < len(script):
-                call = script[ep.pc]
-                self._endpoint_event(out, world, self._call_label[side], Event.CALL, None, call)
-            incoming = 1 - side
-            for seg in self._deliverable(world.channel(incoming)):
-                label = Label(side, "segment", incoming, seg)
-                self._endpoint_event(out, world, label, Event.SEGMENT, seg, None)
-            self._endpoint_event(out, world, self._output_label[side], Event.OUTPUT, None, None)
-            if ep.timer == 0 and not (config.timed and self._expires_on_tick(ep)):  # else it expires on a tick
-                self._endpoint_event(out, world, self._timeout_label[side], Event.TIMEOUT, None, None)
-            if world.crashes > 0 and ep.state is not CLOSED:
-                crashed = _crash(ep)
-                target = _with_endpoint(world, side, crashed)._replace(crashes=world.crashes - 1)
-                change = Change(side, ep.state, CLOSED, "crash", Outcome.CRASHED)
-                out.append(Transition(Label(side, "crash"), target, changes=(change,)))
         for channel in (0, 1):
             chan = world.channel(channel)
             distinct = sorted(set(chan))
@@ -579,6 +562,32 @@ class Machine:
                     out.append(Transition(Label(NET, "duplicate", channel, seg), target))
         if config.timed and self._tick_enabled(world):
             out.append(self._tick(world))
+        return out
+
+    def endpoint_successors(
+        self, world: World, side: int, arriving: Callable[[Segment], bool] | None = None
+    ) -> list[Transition]:
+        """The events at endpoint ``side``: its user's next call, each arrival (only of the segments
+        ``arriving`` admits, when given), its output, its timer's expiry, its crash."""
+        out: list[Transition] = []
+        ep = world.endpoint(side)
+        script = self._scripts[side]
+        if ep.pc < len(script):
+            call = script[ep.pc]
+            self._endpoint_event(out, world, self._call_label[side], Event.CALL, None, call)
+        incoming = 1 - side
+        for seg in self._deliverable(world.channel(incoming)):
+            if arriving is None or arriving(seg):
+                label = Label(side, "segment", incoming, seg)
+                self._endpoint_event(out, world, label, Event.SEGMENT, seg, None)
+        self._endpoint_event(out, world, self._output_label[side], Event.OUTPUT, None, None)
+        if ep.timer == 0 and not (self.config.timed and self._expires_on_tick(ep)):  # else it expires on a tick
+            self._endpoint_event(out, world, self._timeout_label[side], Event.TIMEOUT, None, None)
+        if world.crashes > 0 and ep.state is not CLOSED:
+            crashed = _crash(ep)
+            target = _with_endpoint(world, side, crashed)._replace(crashes=world.crashes - 1)
+            change = Change(side, ep.state, CLOSED, "crash", Outcome.CRASHED)
+            out.append(Transition(Label(side, "crash"), target, changes=(change,)))
         return out
 
     def arrival(self, world: World, channel: int, seg: Segment) -> list[Transition]:

@@ -14,9 +14,11 @@ implementation will signal a user ... that the remote peer has closed").
 
 from __future__ import annotations
 
+import dataclasses
+
 from spec.actions import select_iss_and_send_syn, send_data_unit, send_fin, window_open
 from spec.config import Call
-from spec.rules import Ctx, Event, rule
+from spec.rules import Ctx, Event, Rule, rule
 from spec.seqnum import any_of, negate
 from spec.states import (
     ACK,
@@ -242,6 +244,25 @@ def abort_with_reset(x: Ctx) -> None:
     """
     t = x.tcb
     x.send(seq=t.snd_nxt, ack=t.rcv_nxt, flags=RST | ACK)
+
+
+def reset_as_written(x: Ctx) -> None:
+    """ABORT's reset exactly as RFC 9293 §3.10.5 writes it: "a reset segment should be sent:
+    <SEQ=SND.NXT><CTL=RST>" -- without the ACK bit."""
+    x.send(seq=x.tcb.snd_nxt, flags=RST)
+
+
+def with_reset_as_written(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``rules`` whose ABORT sends the reset without ACK (:func:`reset_as_written`), not Linux's RST,ACK.
+
+    RFC-AMBIGUITY: §3.10.5 writes <SEQ=SND.NXT><CTL=RST>, Linux sends RST,ACK; both are TCP.  The
+    rulebook takes Linux's form (see :func:`abort_with_reset`); replay takes this one for a capture
+    whose user's ABORT shows it.
+    """
+    return tuple(
+        dataclasses.replace(r, body=reset_as_written, sends="RST") if r.name == abort_with_reset.name else r
+        for r in rules
+    )
 
 
 @rule(Event.CALL, "3.10.5", calls=ABORT, states={CLOSING, LAST_ACK, TIME_WAIT}, to=CLOSED, outcome=Outcome.ABORTED)

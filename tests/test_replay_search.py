@@ -18,6 +18,7 @@ from checks.capture import Capture, read_capture, read_text
 from checks.replay import (
     ACCEPTED,
     BEAM,
+    NO_OLD_DUPLICATES,
     REJECTED,
     _breadth_first,
     _contains,
@@ -45,9 +46,9 @@ def searches(cap: Capture, network_file: Path | None = None) -> tuple[tuple[str,
     obs = cap.segments
     out = []
     for found in (
-        _breadth_first(machine, binding.initial, obs, 400_000, 0, None),
-        _layered(machine, binding.initial, obs, 400_000, 0),
-        _layered(machine, binding.initial, obs, 400_000, 0, BEAM),
+        _breadth_first(machine, binding.initial, obs, 400_000, NO_OLD_DUPLICATES, None),
+        _layered(machine, binding.initial, obs, 400_000, NO_OLD_DUPLICATES),
+        _layered(machine, binding.initial, obs, 400_000, NO_OLD_DUPLICATES, BEAM),
     ):
         assert not found.stopped
         out.append((ACCEPTED if found.done is not None else REJECTED, found.best))
