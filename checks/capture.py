@@ -92,6 +92,11 @@ class Capture:
     segments: list[Observed] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)  # the text format's header comments, kept on rewriting
 
+    @property
+    def pair(self) -> str:
+        """Its endpoints, ``127.0.0.1.40000 > 127.0.0.1.5000`` (A first), or ``A > B`` when the file names none."""
+        return f"{_addr(self.a)} > {_addr(self.b)}" if self.a and self.b else "A > B"
+
     def text(self) -> str:
         """The capture in the text format (deterministic: times to the microsecond)."""
         head = [f"# {c}" for c in self.comments]
@@ -128,12 +133,18 @@ class _Raw:
     window: int
 
 
-def _packets(path: Path) -> list[_Raw]:
-    """Every TCP segment of a pcap or pcapng file (IPv4 or IPv6, any link type scapy knows)."""
+def _magic(path: Path) -> bytes:
+    """The first four bytes of a file, which tell pcap, pcapng and text apart."""
     try:
-        head = path.read_bytes()[:4]
+        with path.open("rb") as f:
+            return f.read(4)
     except OSError as err:
         raise CaptureError(f"{path}: cannot read it: {err.strerror}") from None
+
+
+def _packets(path: Path) -> list[_Raw]:
+    """Every TCP segment of a pcap or pcapng file (IPv4 or IPv6, any link type scapy knows)."""
+    head = _magic(path)
     if head not in PCAP_MAGICS and head != PCAPNG_MAGIC:
         raise CaptureError(
             f"{path}: neither libpcap nor pcapng (first bytes {head.hex()}); give a .pcap, .pcapng or text trace"
@@ -185,6 +196,26 @@ def connections(raws: Iterable[_Raw]) -> dict[frozenset[Address], int]:
     return counts
 
 
+def _connection(source: str, mine: list[_Raw]) -> Capture:
+    """One connection's segments (every incarnation on its address pair, in file order) as a Capture."""
+    first_syn = next((r for r in mine if r.flags & 0x02 and not r.flags & ACK_BIT), mine[0])
+    a, b = first_syn.src, first_syn.dst
+    start = mine[0].time
+    segments = [
+        Observed(
+            round(r.time - start, 6),
+            "A" if r.src == a else "B",
+            r.flags,
+            r.seq,
+            r.ack if r.flags & ACK_BIT else None,
+            r.length,
+            r.window,
+        )
+        for r in mine
+    ]
+    return Capture(source, a, b, segments)
+
+
 def read_pcap(path: Path, port: int | None = None) -> Capture:
     """The one TCP connection of a pcap/pcapng file (or the one with ``port`` at either end)."""
     raws = _packets(path)
@@ -202,23 +233,27 @@ def read_pcap(path: Path, port: int | None = None) -> Capture:
         hint = "give --port to pick one" if port is None else "the port is at both ends of several; split the file"
         raise CaptureError(f"{path}: {len(found)} TCP connections ({listed}): {hint}")
     (key,) = found
-    mine = [r for r in raws if frozenset((r.src, r.dst)) == key]
-    first_syn = next((r for r in mine if r.flags & 0x02 and not r.flags & ACK_BIT), mine[0])
-    a, b = first_syn.src, first_syn.dst
-    start = mine[0].time
-    segments = [
-        Observed(
-            round(r.time - start, 6),
-            "A" if r.src == a else "B",
-            r.flags,
-            r.seq,
-            r.ack if r.flags & ACK_BIT else None,
-            r.length,
-            r.window,
-        )
-        for r in mine
-    ]
-    return Capture(str(path), a, b, segments)
+    return _connection(str(path), [r for r in raws if frozenset((r.src, r.dst)) == key])
+
+
+def read_connections(path: Path) -> list[Capture]:
+    """Every TCP connection of a pcap, pcapng or text capture, ordered by its first segment in the file.
+
+    A connection is one pair of addresses, both directions, every incarnation on it together (as
+    :func:`read_pcap` reads one), with ``FILE [A > B]`` as its ``source``.  A text capture is one connection.
+    """
+    if _magic(path) not in PCAP_MAGICS + (PCAPNG_MAGIC,):
+        return [read_text(path)]
+    raws = _packets(path)
+    if not raws:
+        raise CaptureError(f"{path}: no TCP segments")
+    grouped: dict[frozenset[Address], list[_Raw]] = {}
+    for r in raws:
+        grouped.setdefault(frozenset((r.src, r.dst)), []).append(r)
+    found = [_connection(str(path), mine) for mine in grouped.values()]  # dicts keep the order of first sight
+    for capture in found:
+        capture.source = f"{path} [{capture.pair}]"
+    return found
 
 
 # --- the text format -----------------------------------------------------------------------------------
@@ -290,11 +325,7 @@ def read_text(path: Path, text: str | None = None) -> Capture:
 
 def read_capture(path: Path, port: int | None = None) -> Capture:
     """A pcap, pcapng or text capture, recognised by its first bytes."""
-    try:
-        head = path.read_bytes()[:4]
-    except OSError as err:
-        raise CaptureError(f"{path}: cannot read it: {err.strerror}") from None
-    if head in PCAP_MAGICS or head == PCAPNG_MAGIC:
+    if _magic(path) in PCAP_MAGICS + (PCAPNG_MAGIC,):
         return read_pcap(path, port)
     if port is not None:
         raise CaptureError(f"{path}: a text trace holds one connection: --port is for pcap files")

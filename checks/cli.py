@@ -13,12 +13,12 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from checks import diagrams, promela
 from checks.bmc import EngineDisagreement, supported
-from checks.capture import CaptureError, read_capture
+from checks.capture import CaptureError, read_capture, read_connections
 from checks.catalogue import (
     LANGUAGES,
     Explained,
@@ -66,7 +66,17 @@ from checks.properties import (
 from checks.reachgraph import DRAWN_LIMIT, graph_graphml, graph_json, quotient_dot, reachable_dot, violating_states
 from checks.record import CaptureUnavailable, kernel, record, recording_named, recordings
 from checks.render import svg_from_dot
-from checks.replay import ACCEPTED, MAX_NODES, REJECTED, capture_network, replay, replay_json, replay_text
+from checks.replay import (
+    ACCEPTED,
+    MAX_NODES,
+    REJECTED,
+    Replay,
+    capture_network,
+    replay,
+    replay_json,
+    replay_text,
+)
+from checks.replay import UNKNOWN as STOPPED
 from checks.report import Run, junit_xml, runs_json, summary, violations_text, write_atomically
 from checks.scenarios import SEARCH_LIMIT, NoRun, find_run, scenario_named, scenarios
 from checks.sequence import (
@@ -302,9 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a captured connection against the spec (pcap, pcapng or the text trace format)",
         description="Search for a run of the spec that sends exactly the capture's segments, in order; user calls, "
         "timers and the network's losses and reorderings are searched for. Exit codes: 0 ACCEPTED, 1 REJECTED, "
-        "2 bad input, 3 the search stopped at --max-nodes.",
+        "2 bad input, 3 the search stopped at --max-nodes. With --all, every connection of the file is replayed, "
+        "one line each and a summary: 1 if any is REJECTED, else 3 if any search stopped, else 0.",
     )
-    rpl.add_argument("trace", metavar="TRACE", help="a .pcap, .pcapng or text capture of one TCP connection")
+    rpl.add_argument(
+        "trace",
+        metavar="TRACE",
+        help="a .pcap, .pcapng or text capture of one TCP connection (or several: --port, --all)",
+    )
     rpl.add_argument(
         "--config",
         "-c",
@@ -314,6 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rpl.add_argument("--variant", metavar="NAME", help="replay against a broken variant (see `tcpspec explain`)")
     rpl.add_argument("--port", type=int, metavar="N", help="the connection with this port, when a pcap holds several")
+    rpl.add_argument(
+        "--all",
+        action="store_true",
+        help="replay every TCP connection of the file, in the order of their first segments, with the same options",
+    )
+    rpl.add_argument(
+        "--at",
+        choices=("A", "B"),
+        help="the capture was taken at this host, not on the wire: the other side's segments are seen as they "
+        "arrive there (default: every segment is seen as it is sent)",
+    )
     rpl.add_argument("--json", action="store_true", help="print the result as JSON")
     rpl.add_argument(
         "--old-duplicates",
@@ -326,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-nodes", type=int, metavar="N", help=f"stop the search after N nodes (default {MAX_NODES:,})"
     )
     rpl.add_argument(
-        "--progress", action="store_true", help="show the segments matched on stderr even when not a terminal"
+        "--progress",
+        action="store_true",
+        help="show the segments matched on stderr even when not a terminal (with --all: of each connection in turn)",
     )
     xpt = sub.add_parser(
         "export",
@@ -729,48 +757,108 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _replay_progress(enabled: bool) -> Callable[[int, int], None] | None:
+class _ReplayProgress:
     """Segments matched and the rate, on one line of stderr, at most twice a second."""
-    if not enabled:
-        return None
-    start = time.perf_counter()
-    shown = [start]
 
-    def show(matched: int, total: int) -> None:
+    def __init__(self, label: str = "replay") -> None:
+        self.label = label
+        self.start = time.perf_counter()
+        self.shown = self.start
+        self.width = 0  # of the line last shown; 0 while none is
+
+    def __call__(self, matched: int, total: int) -> None:
         now = time.perf_counter()
-        if now - shown[0] < 0.5:
+        if now - self.shown < 0.5:
             return
-        shown[0] = now
-        rate = matched / (now - start)
-        print(
-            f"\r  replay: {matched:,} of {total:,} segments, {rate:,.0f} segments/s   ",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+        self.shown = now
+        line = f"  {self.label}: {matched:,} of {total:,} segments, {matched / (now - self.start):,.0f} segments/s"
+        print(f"\r{line:<{self.width}}", end="", file=sys.stderr, flush=True)
+        self.width = len(line)
 
-    return show
+    def end(self, erase: bool = False) -> None:
+        """End the line if one was shown: keep it (a newline), or ``erase`` it so that stdout can go on there."""
+        if self.width:
+            sys.stderr.write(f"\r{'':<{self.width}}\r" if erase else "\n")
+            sys.stderr.flush()
+        self.width = 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.all and args.port is not None:
+        raise UsageError("--all and --port exclude each other: --all replays every connection, --port picks one")
     if args.max_nodes is not None and args.max_nodes < 1:
         raise UsageError(f"--max-nodes must be at least 1, not {args.max_nodes}")
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port must be a TCP port (1 to 65535), not {args.port}")
-    capture = read_capture(Path(args.trace), args.port)
-    base = resolve_config(args.config) if args.config else capture_network()
-    variant = _variant(args.variant) if args.variant else None
     if not 0 <= args.old_duplicates <= 16:
         raise UsageError(f"--old-duplicates must be between 0 and 16, not {args.old_duplicates}")
     show = args.progress or (sys.stderr.isatty() and not args.json)
-    result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates, _replay_progress(show))
-    if show:
-        print(file=sys.stderr)  # end the progress line
+    if args.all:
+        return _replay_all(args, show)
+    capture = read_capture(Path(args.trace), args.port)
+    base = resolve_config(args.config) if args.config else capture_network()
+    variant = _variant(args.variant) if args.variant else None
+    progress = _ReplayProgress() if show else None
+    result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates, progress, args.at)
+    if progress:
+        progress.end()
     if args.json:
         sys.stdout.write(json.dumps(replay_json(result), indent=2) + "\n")
     else:
         sys.stdout.write(replay_text(result))
-    return {ACCEPTED: EXIT_OK, REJECTED: EXIT_VIOLATED}.get(result.verdict, EXIT_INCOMPLETE)
+    return _replay_exit([result])
+
+
+def _replay_exit(results: list[Replay]) -> int:
+    """1 if any replay is REJECTED, else 3 if any search stopped, else 0."""
+    verdicts = {r.verdict for r in results}
+    return EXIT_VIOLATED if REJECTED in verdicts else EXIT_OK if verdicts <= {ACCEPTED} else EXIT_INCOMPLETE
+
+
+def _replay_line(r: Replay, pair_width: int, count_width: int) -> str:
+    """One connection of ``replay --all``: its addresses, verdict, segments and seconds, and where it parts."""
+    obs = r.capture.segments
+    line = f"  {r.capture.pair:<{pair_width}}  {r.verdict:<8}  {len(obs):>{count_width}} segments  {r.seconds:.2f} s"
+    if r.verdict == REJECTED:
+        k = r.rejected_at or 0
+        line += f"  at segment {k + 1}: {obs[k].text()}" if k < len(obs) else "  after the last segment"
+        if r.reason:
+            line += f" ({r.reason})"
+    elif r.verdict != ACCEPTED:
+        line += f"  the search stopped: {r.reason}"
+    return line
+
+
+def _replay_all(args: argparse.Namespace, show: bool) -> int:
+    """``replay --all``: each connection of the file in turn, a line each as it is done, then a summary."""
+    start = time.perf_counter()
+    captures = read_connections(Path(args.trace))
+    base = resolve_config(args.config) if args.config else capture_network()
+    variant = _variant(args.variant) if args.variant else None
+    pair_width = max(len(c.pair) for c in captures)
+    count_width = max(len(str(len(c.segments))) for c in captures)
+    results: list[Replay] = []
+    for number, capture in enumerate(captures, 1):
+        progress = _ReplayProgress(f"connection {number} of {len(captures)}") if show else None
+        result = replay(capture, base, variant, args.max_nodes or MAX_NODES, args.old_duplicates, progress, args.at)
+        if progress:
+            progress.end(erase=True)
+        results.append(result)
+        if not args.json:
+            print(_replay_line(result, pair_width, count_width), flush=True)
+    counts = {v: sum(r.verdict == v for r in results) for v in (ACCEPTED, REJECTED, STOPPED)}
+    segments = sum(len(c.segments) for c in captures)
+    seconds = time.perf_counter() - start
+    if args.json:
+        totals = {"connections": len(results), **counts, "segments": segments, "seconds": round(seconds, 3)}
+        connections = [{"connection": r.capture.pair, **replay_json(r)} for r in results]
+        out = {"capture": args.trace, "connections": connections, "summary": totals}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        verdicts = ", ".join(f"{n} {v}" for v, n in counts.items())
+        plural = "" if len(results) == 1 else "s"
+        print(f"{len(results)} connection{plural}: {verdicts} ({segments:,} segments, {seconds:.2f} s)")
+    return _replay_exit(results)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

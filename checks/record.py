@@ -57,6 +57,7 @@ class Recording:
     attempts: int = 1
     setup: tuple[tuple[str, ...], ...] = ()  # commands run in the namespace first (``sysctl -w ...``)
     seconds: float = SCENARIO_SECONDS  # the socket program is killed after this long
+    snaplen: int = 256  # octets of each packet tcpdump keeps (the long captures keep the headers only)
 
 
 # --- the socket programs (run inside the namespace) ---------------------------------------------------
@@ -393,6 +394,34 @@ def recordings() -> tuple[Recording, ...]:
             seconds=LATE_RTO_SECONDS + 20,
             settle=1.0,
         ),
+        Recording(
+            "bulk",
+            f"{BULK_OCTETS:,} octets each way in MSS-sized segments (loopback MTU {BULK_MTU}); the server closes "
+            "right after its last write, so its FIN rides on its last data",
+            bulk,
+            setup=BULK_SETUP,
+            snaplen=HEADERS_ONLY,
+            seconds=60,
+        ),
+        Recording(
+            "bulk-drop",
+            "as bulk, with the client's 500th full-sized segment dropped: duplicate ACKs, SACK blocks, the "
+            "segment sent again",
+            bulk,
+            drops=(_drop_nth(500, "--dport", str(SERVER_PORT), "-m", "length", "--length", str(FULL_SEGMENT)),),
+            setup=BULK_SETUP,
+            snaplen=HEADERS_ONLY,
+            seconds=60,
+        ),
+        Recording(
+            "slow-reader",
+            f"{BULK_OCTETS // 4:,} octets each way; the server reads only after a second, so the client meets a "
+            "zero window: window probes, then window updates",
+            slow_reader,
+            setup=BULK_SETUP,
+            snaplen=HEADERS_ONLY,
+            seconds=60,
+        ),
     )
 
 
@@ -457,6 +486,83 @@ def half_open() -> None:
         again.sendall(b"again")
     thread.join(5)
     listener.close()
+
+
+# --- long captures: bulk transfers on a loopback with an Ethernet MTU ------------------------------------
+
+#: Octets the bulk transfers send each way.
+BULK_OCTETS = 2_000_000
+#: Loopback's MTU in the bulk recordings, and the largest packet GSO may build: segments are MSS-sized
+#: (1448 octets with timestamps), as on an Ethernet path, instead of loopback's 64 KiB.
+BULK_MTU = 1500
+#: What tcpdump keeps of each packet in the long recordings: the link, IPv4 and TCP headers (options too).
+HEADERS_ONLY = 80
+#: IPv4 total length of an MSS-sized segment in the bulk recordings: 20 (IP) + 32 (TCP with timestamps) + 1448.
+FULL_SEGMENT = BULK_MTU
+#: Setup of every bulk recording.
+BULK_SETUP = (
+    ("ip", "link", "set", "lo", "mtu", str(BULK_MTU)),
+    ("ip", "link", "set", "lo", "gso_max_size", str(BULK_MTU)),
+)
+
+
+def _recv_count(s: socket.socket, until: int | None = None) -> int:
+    """Read ``until`` octets (or until the peer's FIN) and return how many were read."""
+    got = 0
+    while until is None or got < until:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
+
+
+def bulk(octets: int = BULK_OCTETS, pause: float = 0.0) -> None:
+    """The client writes ``octets`` and the server, once it has read them all, writes as many back and closes
+    at once: its FIN rides on its last data (``Flags [FP.]``).  The client reads to the FIN and closes.
+
+    With ``pause``, the server sleeps that long before it reads: the client fills the server's receive
+    window (zero window, window probes, window updates).  Both ends run on one CPU: loopback then hands
+    each segment over, and tcpdump records it, on the CPU that sent it, in the order it was sent
+    (on two CPUs a sender's segments can be recorded out of order).
+    """
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    def server(conn: socket.socket) -> None:
+        time.sleep(pause)
+        assert _recv_count(conn, octets) == octets
+        conn.sendall(b"y" * octets)
+
+    listener, thread = _serve(server)
+    with _client() as c:
+        c.connect((LOOPBACK, SERVER_PORT))
+        c.sendall(b"x" * octets)
+        assert _recv_count(c) == octets
+    thread.join(10)
+    listener.close()
+
+
+def slow_reader() -> None:
+    """A bulk transfer whose server does not read for a second: the client meets a zero window."""
+    bulk(BULK_OCTETS // 4, pause=1.0)
+
+
+def _drop_nth(n: int, *match: str) -> tuple[str, ...]:
+    """An iptables rule that drops the ``n``-th segment (from 1) arriving that matches ``match``."""
+    return (
+        *INPUT_TCP,
+        *match,
+        "-m",
+        "statistic",
+        "--mode",
+        "nth",
+        "--every",
+        "1000000",
+        "--packet",
+        str(n - 1),
+        "-j",
+        "DROP",
+    )
 
 
 def recording_named(name: str) -> Recording:
@@ -528,7 +634,9 @@ def _record_once(r: Recording, pcap: Path) -> None:
         for rule in r.drops:
             subprocess.run(_in(ns, "iptables", *rule), check=True, capture_output=True)
         dump = subprocess.Popen(
-            _in(ns, "tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "256", "-w", str(pcap), "tcp"),
+            _in(
+                ns, "tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", str(r.snaplen), "-w", str(pcap), "tcp"
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -26,6 +26,7 @@ only when asked for (``old_duplicates``), and shown as such.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checks.capture import Capture, Observed
-from spec.config import Call, Config, EndpointConfig
+from spec.config import Call, Config, ConfigError, EndpointConfig
 from spec.machine import NET, A, AmbiguousRules, B, IncompleteRules, Label, Machine, Transition, World
 from spec.rulebook import all_rules
 from spec.segment import Segment, describe
-from spec.seqnum import HALF, MASK, MOD, seq_gt, seq_sub
-from spec.states import ACK, CLOSED, ESTABLISHED, FIN, LISTEN, PSH, RST, SYN, SYNCHRONIZED, URG, TcpState
+from spec.seqnum import HALF, MASK, MOD, seq_gt, seq_le, seq_lt, seq_sub
+from spec.states import ACK, CLOSED, ESTABLISHED, FIN, LISTEN, PSH, RST, SYN, SYNCHRONIZED, TIME_WAIT, URG, TcpState
 from spec.tcb import Endpoint
 from spec.user_calls import with_reset_as_written
 from spec.variants import Variant
@@ -66,7 +67,13 @@ ABSTRACTIONS: tuple[str, ...] = (
     "options (MSS, window scale, SACK, timestamps), checksums and the payload's bytes.",
     "The observer sees every segment a TCP sends, as it is sent, before the network loses, reorders or "
     "duplicates it (tcpdump on loopback, or on the sending host). A segment lost before the capture point "
-    "makes the trace REJECTED.",
+    "makes the trace REJECTED. With --at A (or B) the capture was taken at that host: its own segments are "
+    "seen as it sends them, the other side's as they reach it (in the order they arrive; lost ones never), and "
+    "the host processes what reached it in that order, later (a segment dropped by the host after the capture "
+    "point, as iptables does, makes the trace REJECTED); the other side's events are all unseen. Each TCB of "
+    "the other side is read from what reaches the host: its SYN must arrive, and data lost on the way shows "
+    "as a gap in its sequence numbers, read as one unit. Only on networks that may lose any segment, without "
+    "a clock.",
     "A pure ACK (no data, SYN, FIN or RST) the rules send may be withheld: TCP may delay an ACK and let a later "
     "segment carry it (RFC 9293 §3.8.6.3, delayed ACKs; Linux piggybacks the ACK of a FIN on its own FIN). "
     "To the peer a withheld ACK is as if never sent; the result counts them.",
@@ -177,8 +184,11 @@ def _is_syn(o: Observed) -> bool:
     return bool(o.flags & SYN)
 
 
-def _incarnations(capture: Capture, side: str, late_start: bool, notes: dict[int, str]) -> list[Incarnation]:
-    """Split one side's segments into TCBs (a SYN with a new ISS begins one) and read each one's data units."""
+def _incarnations(
+    capture: Capture, side: str, late_start: bool, notes: dict[int, str], fill_gaps: bool = False
+) -> list[Incarnation]:
+    """Split one side's segments into TCBs (a SYN with a new ISS begins one) and read each one's data units
+    (``fill_gaps``: the capture was taken at the other host, so data that was lost is never seen)."""
     segments = [(i, o) for i, o in enumerate(capture.segments) if o.sender == side]
     groups: list[tuple[int, bool, list[tuple[int, Observed]]]] = []
     for i, o in segments:
@@ -191,26 +201,41 @@ def _incarnations(capture: Capture, side: str, late_start: bool, notes: dict[int
         groups[-1][2].append((i, o))
     found = []
     for iss, passive, members in groups:
-        sizes: list[int] = []
-        starts: dict[int, int] = {}
-        next_offset = 1
+        # The units tile the sequence space from ISS+1, each as long as the first segment seen to begin there
+        # (in sequence order, not the order seen: seen at the receiving host, data may arrive out of order).
+        first: dict[int, int] = {}  # offset after the ISS -> octets of the first data segment seen there
         for i, o in members:
             if o.length == 0:
                 continue
             if o.flags & SYN:
                 notes[i] = "data on a SYN (TCP Fast Open) is beyond the model"
                 continue
+            first.setdefault(seq_sub(o.seq, iss), o.length)
+        # Seen at the other host, data lost on the way is never seen: the sequence numbers after it tell
+        # where it ended, and each gap is read as one unit.
+        marks = sorted({seq_sub(o.seq, iss) for _, o in members if not o.flags & (SYN | RST)} - {0})
+        fins = [seq_sub(o.seq, iss) for _, o in members if o.flags & FIN and not o.flags & SYN]
+        if fins:  # the FIN ends the data: sequence numbers after it are the FIN's own
+            marks = [m for m in marks if m <= min(fins)]
+        sizes: list[int] = []
+        next_offset = 1
+        while True:
+            if next_offset in first:
+                sizes.append(first[next_offset])
+            elif fill_gaps and (later := [m for m in marks if m > next_offset and m < 1 << 31]):
+                sizes.append(later[0] - next_offset)
+            else:
+                break
+            next_offset += sizes[-1]
+        starts = dict(zip(itertools.accumulate([1, *sizes]), sizes, strict=False))
+        for i, o in members:
             offset = seq_sub(o.seq, iss)
-            if offset == next_offset:
-                starts[offset] = o.length
-                sizes.append(o.length)
-                next_offset += o.length
-            elif starts.get(offset) != o.length:
+            if o.length and not o.flags & SYN and starts.get(offset) != o.length:
                 notes[i] = (
-                    f"its data [{o.seq}:{(o.seq + o.length) & MASK}] does not line up with the units this TCB "
-                    f"sent before: it begins {offset} octets after the ISS, where no unit begins, or with other "
-                    f"octets than the unit there (replay maps each SEND to one segment of new data; the next new "
-                    f"data would begin {next_offset} octets after the ISS)"
+                    f"its data [{o.seq}:{(o.seq + o.length) & MASK}] does not line up with the units of this TCB: "
+                    f"it begins {offset} octets after the ISS, where no unit begins, or with other octets than the "
+                    f"unit there (replay maps each SEND to one segment of new data; its units tile the sequence "
+                    f"space up to {next_offset} octets after the ISS)"
                 )
         closes = any(o.flags & FIN for _, o in members)
         # A reset that answers a segment is <SEQ=SEG.ACK><CTL=RST> or <SEQ=0><CTL=RST,ACK> (§3.5.2); one with
@@ -242,14 +267,17 @@ def _resets_at_snd_nxt(iss: int, members: list[tuple[int, Observed]]) -> bool:
     return False
 
 
-def _script(incs: list[Incarnation], late_start: bool) -> tuple[tuple[Call, ...], bool]:
-    """The user's calls for a side's incarnations, and whether it was listening before the capture."""
+def _script(incs: list[Incarnation], late_start: bool, closed_first: bool) -> tuple[tuple[Call, ...], bool]:
+    """The user's calls for a side's incarnations, and whether it was listening before the capture.
+
+    A side that answered from a closed port before its first SYN,ACK listens during the capture.
+    """
     script: list[Call] = []
     listening = False
     for k, inc in enumerate(incs):
         if k == 0 and late_start:
             pass  # ESTABLISHED before the capture began
-        elif k == 0 and inc.passive:
+        elif k == 0 and inc.passive and not closed_first:
             listening = True
         else:
             script.append(Call.LISTEN if inc.passive else Call.OPEN)
@@ -305,14 +333,20 @@ def _late_endpoint(capture: Capture, side: str) -> Endpoint:
     )
 
 
-def bind(capture: Capture, base: Config) -> Binding:
-    """The configuration a capture implies: ``base`` gives the network, faults, timing and TCP options."""
+def bind(capture: Capture, base: Config, at: str | None = None) -> Binding:
+    """The configuration a capture implies: ``base`` gives the network, faults, timing and TCP options.
+    ``at``: the capture was taken at that host."""
     late_start = not _is_syn(capture.segments[0])
     notes: dict[int, str] = {}
-    incs = (_incarnations(capture, "A", late_start, notes), _incarnations(capture, "B", late_start, notes))
+    incs = (
+        _incarnations(capture, "A", late_start, notes, fill_gaps=at == "B"),
+        _incarnations(capture, "B", late_start, notes, fill_gaps=at == "A"),
+    )
     endpoints = []
     for side in (A, B):
-        script, listening = _script(incs[side], late_start)
+        mine = [o for o in capture.segments if o.sender == SIDES[side]]
+        closed_first = bool(mine) and not _is_syn(mine[0]) and not late_start
+        script, listening = _script(incs[side], late_start, closed_first)
         iss = tuple(_iss_choices(incs[side])) or ((0,),)
         sizes = tuple(inc.sizes for inc in incs[side])
         endpoints.append(EndpointConfig(script=script, iss=iss, listening=listening, sizes=sizes))
@@ -506,6 +540,77 @@ class OldDuplicates:
 NO_OLD_DUPLICATES = OldDuplicates(0)
 
 
+#: Segments TCP sends for its windows and loss recovery, which the model (without windows) leaves out.
+WINDOW_UPDATE = "window-update"
+WINDOW_PROBE = "window-probe"
+RECOVERY = "recovery"
+#: States whose TCB may send them: synchronized, before TIME-WAIT.
+OPEN_STATES = SYNCHRONIZED - {TIME_WAIT}
+
+
+class Unmodelled:
+    """The segments a TCB may send at any moment for its window or its loss recovery, which the model (without
+    windows or congestion control) leaves out -- admitted only where the capture shows their reason:
+
+    * a window update: a pure ACK <SEQ=SND.NXT><ACK=RCV.NXT> whose window differs from the one its sender
+      advertised last; "updating the window" (RFC 9293 §3.8.6.2.2) repeats the acknowledgment with a larger
+      window (a repeated ACK with the same window is no update: replay takes it only where the rules send it);
+    * a zero-window probe: a pure ACK at SND.UNA-1 or SND.NXT-1 while the peer's last window was zero; it
+      draws an acknowledgment "showing its next expected sequence number and current window" (§3.8.6.1,
+      MUST-36; Linux probes at SND.UNA-1, the shape of §3.8.4's keep-alive);
+    * a retransmission of an unacknowledged unit beyond SND.UNA: "the sending TCP endpoint ... may
+      repackage segments on the retransmission queue" (§3.8.6); Linux's tail loss probe (RFC 8985) sends
+      the last segment again, SACK loss recovery (RFC 6675) the holes.
+
+    Such a segment changes nothing at its sender; it goes into the network like any segment.
+    """
+
+    def __init__(self, obs: list[Observed]) -> None:
+        self.window_changed: list[bool] = []  # per segment: its window differs from its sender's previous one
+        self.peer_window_zero: list[bool] = []  # per segment: the last window the other side advertised is 0
+        last: dict[str, int | None] = {}
+        for o in obs:
+            before = last.get(o.sender)
+            self.window_changed.append(o.window is not None and before is not None and o.window != before)
+            self.peer_window_zero.append(last.get(o.receiver) == 0)
+            last[o.sender] = None if o.flags & SYN else o.window  # a SYN's window is never scaled (RFC 7323)
+
+    def transition(self, machine: Machine, world: World, obs: list[Observed], at: int) -> Transition | None:
+        """Segment ``at`` as such a segment of its sender in ``world``; None when it is none of them."""
+        o = obs[at]
+        side = SIDES.index(o.sender)
+        ep = world.endpoint(side)
+        if ep.state not in OPEN_STATES or o.flags & COMPARED & ~URG != ACK or o.ack != ep.rcv_nxt:
+            return None
+        if o.length == 0:
+            if o.flags & URG:
+                return None
+            if o.seq == ep.snd_nxt and self.window_changed[at]:
+                kind = WINDOW_UPDATE
+            elif o.seq in ((ep.snd_una - 1) & MASK, (ep.snd_nxt - 1) & MASK) and self.peer_window_zero[at]:
+                kind = WINDOW_PROBE
+            else:
+                return None
+            seg = Segment(o.seq, o.ack, ACK, 0, ep.inc, 0, 0)
+        else:
+            if o.seq == ep.snd_una or not seq_lt(o.seq, ep.snd_nxt) or seq_lt(o.seq, ep.snd_una):
+                return None
+            own = machine.config.a if side == A else machine.config.b
+            unit = own.unit_starting_at(ep.inc, seq_sub(o.seq, ep.iss))
+            if not unit or own.unit_size(ep.inc, unit) != o.length:
+                return None
+            flags = ACK | PSH | (URG if unit in own.urgent_units else 0)
+            if o.flags & URG != flags & URG:
+                return None
+            kind = RECOVERY
+            seg = Segment(o.seq, o.ack, flags, unit, ep.inc, 0, o.length)
+        chan = (*world.channel(side), seg)
+        if machine.config.reorder:
+            chan = tuple(sorted(chan))
+        target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+        return Transition(Label(side, kind, side, seg), target, sent=((side, seg),))
+
+
 def _remove_last(chan: tuple[Segment, ...], seg: Segment) -> tuple[Segment, ...]:
     at = len(chan) - 1 - chan[::-1].index(seg)
     return chan[:at] + chan[at + 1 :]
@@ -555,15 +660,25 @@ def _observe_in_order(
 class _Node:
     """A node of the search: a world, what it has matched, and the step that reached it (a linked path)."""
 
-    __slots__ = ("at", "clock", "olds", "parent", "step", "world")
+    __slots__ = ("at", "clock", "olds", "parent", "pending", "step", "world")
 
-    def __init__(self, world: World, at: int, clock: int, olds: int, parent: _Node | None, step: Step | None) -> None:
+    def __init__(
+        self,
+        world: World,
+        at: int,
+        clock: int,
+        olds: int,
+        parent: _Node | None,
+        step: Step | None,
+        pending: tuple[Segment, ...] = (),
+    ) -> None:
         self.world = world
         self.at = at
         self.clock = clock
         self.olds = olds
         self.parent = parent
         self.step = step
+        self.pending = pending  # --at: segments seen arriving at the host, not yet processed, in order
 
     @property
     def key(self) -> Node:
@@ -636,6 +751,8 @@ def _stale(machine: Machine, world: World, channel: int, seg: Segment) -> bool:
     before = world.endpoint(side)
     if not is_pure_ack(seg) or before.state not in SYNCHRONIZED:
         return False
+    if seq_lt(before.snd_una, seg.ack) and seq_le(seg.ack, before.snd_nxt):
+        return False  # it acknowledges new data: SND.UNA advances (§3.10.7.4, fifth step)
     return all(
         t.target.endpoint(side) == before and all(is_pure_ack(s) for _, s in t.sent)
         for t in machine.arrival(world, channel, seg)
@@ -684,8 +801,64 @@ def _drain(machine: Machine, node: _Node, side: int, o: Observed, reorder: bool)
             break
         t = arrivals[0]
         target, _, withheld = _observe_in_order(t.target, t.sent, [], 0)[-1]
-        previous, current = current, _Node(target, node.at, 0, node.olds, current, Step(t, target, (), withheld))
+        step = Step(t, target, (), withheld)
+        previous, current = current, _Node(target, node.at, 0, node.olds, current, step, node.pending)
     if current is node or current.world.endpoint(side).rcv_nxt != o.ack:
+        return []
+    return [current] if previous is node else [current, previous]
+
+
+#: The pseudo-transition by which a segment of the other side is seen reaching the host a capture was taken at.
+REACHES = "reaches"
+
+
+def _reaching(
+    machine: Machine, world: World, sender: int, o: Observed, host: int
+) -> list[tuple[Transition, tuple[Transition, ...]]]:
+    """The segments in flight from ``sender`` that are ``o``, each leaving the network as it reaches ``host``
+    (which processes it later, see :func:`_process`), with the losses it needs first (in a FIFO channel, of
+    the segments ahead of it)."""
+    chan = world.channel(sender)
+    out: list[tuple[Transition, tuple[Transition, ...]]] = []
+    for k, seg in enumerate(chan):
+        if not matches(sender, seg, o) or seg in chan[:k]:
+            continue
+        losses: tuple[Transition, ...] = ()
+        if not machine.config.reorder:
+            losses = tuple(
+                Transition(Label(NET, "lose", sender, chan[j]), _with_channel(world, sender, chan[j + 1 :]))
+                for j in range(k)
+            )
+        source = losses[-1].target if losses else world
+        rest = list(source.channel(sender))
+        rest.remove(seg)
+        target = _with_channel(source, sender, tuple(rest))
+        out.append((Transition(Label(host, REACHES, sender, seg), target), losses))
+    return out
+
+
+def _process(machine: Machine, world: World, sender: int, seg: Segment) -> list[Transition]:
+    """The host's processing of ``seg``, which reached it earlier (see :func:`_reaching`): its arrival."""
+    chan = (*world.channel(sender), seg)
+    return machine.arrival(
+        _with_channel(world, sender, tuple(sorted(chan)) if machine.config.reorder else chan), sender, seg
+    )
+
+
+def _drain_pending(machine: Machine, node: _Node, host: int, o: Observed) -> list[_Node]:
+    """As :func:`_drain`, at the host a capture was taken at: it processes what reached it, in order."""
+    if not o.flags & ACK or o.ack is None:
+        return []
+    current = previous = node
+    while current.pending and current.world.endpoint(host).rcv_nxt != o.ack:
+        arrivals = _process(machine, current.world, 1 - host, current.pending[0])
+        if len(arrivals) != 1 or not all(is_pure_ack(s) for _, s in arrivals[0].sent):
+            break
+        t = arrivals[0]
+        target, _, withheld = _observe_in_order(t.target, t.sent, [], 0)[-1]
+        step = Step(t, target, (), withheld)
+        previous, current = current, _Node(target, node.at, 0, node.olds, current, step, current.pending[1:])
+    if current is node or current.world.endpoint(host).rcv_nxt != o.ack:
         return []
     return [current] if previous is node else [current, previous]
 
@@ -696,27 +869,27 @@ def _ahead(n: int, base: int) -> int:
     return d - MOD if d >= HALF else d
 
 
+def _with_channel(world: World, channel: int, chan: tuple[Segment, ...]) -> World:
+    return world._replace(ab=chan) if channel == A else world._replace(ba=chan)
+
+
 def _likely(chan: tuple[Segment, ...], receiver: Endpoint) -> Callable[[Segment], bool]:
     """The arrivals the quick search takes from ``chan``: every segment with SYN or RST, the segments
     with the :data:`LIKELY` lowest sequence numbers (from RCV.NXT) among those with data or FIN, the pure ACKs that
-    acknowledge least and most.  (A long capture has many segments in flight; most arrive in order.)"""
+    acknowledge most.  (A long capture has many segments in flight; most arrive in order.)"""
     carrying = sorted(
         {seg.seq for seg in chan if seg.size or seg.flags & FIN}, key=lambda q: seq_sub(q, receiver.rcv_nxt)
     )
     carrying = carrying[:LIKELY]
     acks = [seg.ack for seg in chan if is_pure_ack(seg)]
-    ends = (
-        {min(acks, key=lambda q: _ahead(q, receiver.snd_una)), max(acks, key=lambda q: _ahead(q, receiver.snd_una))}
-        if acks
-        else set()
-    )
+    latest = max(acks, key=lambda q: _ahead(q, receiver.snd_una)) if acks else None
 
     def likely(seg: Segment) -> bool:
         if seg.flags & (SYN | RST):
             return True
         if seg.size or seg.flags & FIN:
             return seg.seq in carrying
-        return seg.ack in ends
+        return seg.ack == latest
 
     return likely
 
@@ -725,6 +898,49 @@ def _likely(chan: tuple[Segment, ...], receiver: Endpoint) -> Callable[[Segment]
 LIKELY = 3
 #: The quick search explores at most this many nodes before one observed segment.
 QUICK_CLOSURE = 256
+
+
+def _absorb(machine: Machine, node: _Node, side: int) -> list[_Node]:
+    """``node`` after ``side`` receives the pure ACK in flight to it that acknowledges most, when that arrival
+    sends nothing but pure ACKs (withheld): the ACKs before it then change nothing and are forgotten.
+
+    In a long one-way transfer the receiver's ACKs pile up in flight while the sender is seen sending;
+    the quick search takes the latest as the one that arrived.
+    """
+    incoming = 1 - side
+    ep = node.world.endpoint(side)
+    acks = [seg for seg in node.world.channel(incoming) if is_pure_ack(seg)]
+    if not acks or ep.state not in SYNCHRONIZED:
+        return []
+    latest = max(acks, key=lambda seg: _ahead(seg.ack, ep.snd_una))
+    before = node
+    if not machine.config.reorder:  # FIFO: the pure ACKs ahead of it are lost, and nothing else may be
+        chan = node.world.channel(incoming)
+        ahead = chan[: chan.index(latest)]
+        if not all(is_pure_ack(seg) for seg in ahead):
+            return []
+        for j, seg in enumerate(ahead):
+            loss = Transition(Label(NET, "lose", incoming, seg), _with_channel(node.world, incoming, chan[j + 1 :]))
+            before = _Node(loss.target, node.at, 0, node.olds, before, Step(loss, loss.target, (), ()), node.pending)
+    arrivals = machine.arrival(before.world, incoming, latest)
+    if len(arrivals) != 1 or not all(is_pure_ack(s) for _, s in arrivals[0].sent):
+        return []
+    t = arrivals[0]
+    if t.target.endpoint(side) == ep:
+        return []
+    target, _, withheld = _observe_in_order(t.target, t.sent, [], 0)[-1]
+    return [_Node(target, node.at, 0, node.olds, before, Step(t, target, (), withheld), node.pending)]
+
+
+def _promise(node: _Node) -> tuple[int, int, int]:
+    """How the quick search ranks the nodes of a step, best first: fewest pure ACKs in flight (they only
+    pile up), then most segments with data or FIN in flight (a delivery taken too early is an ACK the
+    capture may still need), then fewest calls queued."""
+    flight = node.world.ab + node.world.ba
+    acks = sum(1 for seg in flight if is_pure_ack(seg))
+    return (acks, acks - len(flight), node.world.a.queued + node.world.b.queued)
+
+
 #: The quick search keeps this many nodes a step: those with the fewest segments in flight and calls queued.
 BEAM = 4
 #: The quick search takes at most this many unobserved events of an endpoint before its next segment.
@@ -739,6 +955,8 @@ def _layered(
     old_duplicates: OldDuplicates,
     beam: int | None = None,
     progress: Progress | None = None,
+    unmodelled: Unmodelled | None = None,
+    at_host: int | None = None,
 ) -> _Outcome:
     """Search a run observation by observation, on a network that may lose anything (see :func:`_implicit_loss`).
 
@@ -783,13 +1001,14 @@ def _layered(
                 if t.label.kind == "duplicate" and t.label.channel == incoming
             ]
         if not reorder:
-            losses: list[Transition] = []
             for k in range(1, len(chan)):
-                rest = chan[k:]
-                lost = world._replace(ab=rest) if incoming == A else world._replace(ba=rest)
-                losses.append(Transition(Label(NET, "lose", incoming, chan[k - 1]), lost))
-                if arriving is None or arriving(chan[k]):
-                    out.extend((t, tuple(losses)) for t in machine.arrival(lost, incoming, chan[k]))
+                if arriving is not None and not arriving(chan[k]):
+                    continue
+                losses = tuple(
+                    Transition(Label(NET, "lose", incoming, chan[j]), _with_channel(world, incoming, chan[j + 1 :]))
+                    for j in range(k)
+                )
+                out.extend((t, losses) for t in machine.arrival(losses[-1].target, incoming, chan[k]))
         return out
 
     at = 0
@@ -801,58 +1020,107 @@ def _layered(
                 break
             continue
         side = SIDES.index(obs[at].sender)
+        # Seen at one host (``at_host``): the other side's segment is seen as it reaches the host, which
+        # processes what reached it in order, later; the other side's events are all unseen.
+        arriving_at_host = at_host is not None and side != at_host
+        at_the_host = at_host is not None and side == at_host
         if beam is not None:
             for node in nodes:
                 node.world = _forget_stale(machine, node.world)
-            nodes.sort(key=lambda n: (len(n.world.ab) + len(n.world.ba), n.world.a.queued + n.world.b.queued))
+            nodes.sort(key=_promise)
             del nodes[beam:]
-            nodes += [d for n in nodes for d in _drain(machine, n, side, obs[at], reorder)]
+            if at_the_host:
+                nodes += [d for n in nodes for d in _drain_pending(machine, n, side, obs[at])]
+            else:
+                nodes += [d for n in nodes for d in _drain(machine, n, side, obs[at], reorder)]
+                nodes += [d for n in nodes for d in _absorb(machine, n, side)]
         # The closure of the endpoint's silent events, breadth first; a node subsumed by one seen is dropped.
-        seen: dict[tuple[Endpoint, Endpoint], list[World]] = {}
+        seen: dict[tuple[Endpoint, Endpoint, tuple[Segment, ...]], list[World]] = {}
         queue: deque[tuple[_Node, int]] = deque()
         for node in nodes:
-            group = seen.setdefault((node.world.a, node.world.b), [])
+            group = seen.setdefault((node.world.a, node.world.b, node.pending), [])
             if any(_subsumes(w, node.world, reorder) for w in group):
                 continue
             group.append(node.world)
             queue.append((node, 0))
         closure: list[World] = []
+        matched_at: int | None = None  # the depth of the first match: the quick search goes no deeper
         while queue:
             node, depth = queue.popleft()
+            if beam is not None and matched_at is not None and depth > matched_at:
+                break
             world = node.world
             closure.append(world)
             try:
                 transitions = moves(world, side)
+                if at_the_host:  # what reaches the host is seen: it processes only that, in order
+                    transitions = [(t, losses) for t, losses in transitions if t.label.kind != "segment"]
+                    if node.pending:
+                        transitions += [(t, ()) for t in _process(machine, world, 1 - side, node.pending[0])]
             except (AmbiguousRules, IncompleteRules) as err:
                 error = f"the rules fail: {err}"
                 continue
+            sent_unmodelled: list[Transition] = []
             if node.olds < old_duplicates.limit and (old := old_duplicates.transition(machine, world, obs[at])):
-                transitions.append((old, ()))
-            for t, losses in transitions:
+                sent_unmodelled.append(old)
+            if unmodelled is not None and (extra := unmodelled.transition(machine, world, obs, at)):
+                sent_unmodelled.append(extra)
+            # Each: a transition, the steps before it (losses, an unmodelled send), its ways, the queue after it.
+            entries: list[
+                tuple[
+                    Transition,
+                    tuple[Transition, ...],
+                    list[tuple[World, int, tuple[Segment, ...]]],
+                    tuple[Segment, ...],
+                ]
+            ] = []
+            if arriving_at_host:  # the other side's segments are unseen until they reach the host
+                entries += [(t, losses, [(t.target, 0, ())], node.pending) for t, losses in transitions]
+                for first in [None, *sent_unmodelled]:
+                    source = world if first is None else first.target
+                    for t, losses in _reaching(machine, source, side, obs[at], host=1 - side):
+                        if first is not None and t.label.seg != first.label.seg:
+                            continue
+                        before = losses if first is None else (first, *losses)
+                        assert t.label.seg is not None
+                        entries.append((t, before, [(t.target, 1, ())], (*node.pending, t.label.seg)))
+            else:
+                processing = at_the_host and bool(node.pending)
+                for t, losses in [*transitions, *((sent, ()) for sent in sent_unmodelled)]:
+                    after = node.pending[1:] if processing and t.label.kind == "segment" else node.pending
+                    entries.append((t, losses, list(_observations(t, obs, at)), after))
+            for t, losses, ways, pending in entries:
                 if t.label.kind == "lose":
                     continue
-                before = node
-                for loss in losses:  # shown on the path: the network lost them
-                    before = _Node(loss.target, at, 0, node.olds, before, Step(loss, loss.target, (), ()))
-                for target, used, withheld in _observations(t, obs, at):
+                before_node = node
+                for loss in losses:  # shown on the path: the network lost them (or an unmodelled send)
+                    step = Step(loss, loss.target, (), ())
+                    before_node = _Node(loss.target, at, 0, node.olds, before_node, step, node.pending)
+                for target, used, withheld in ways:
                     step = Step(t, target, tuple(range(at, at + used)), withheld)
-                    olds = node.olds + (t.label.kind == OLD_DUPLICATE)
+                    olds = node.olds + sum(x.label.kind == OLD_DUPLICATE for x in (t, *losses))
                     if used:
-                        child = _Node(target, at + used, 0, olds, before, step)
+                        child = _Node(target, at + used, 0, olds, before_node, step, pending)
                         layers.setdefault(at + used, []).append(child)
                         explored += 1
+                        matched_at = depth if matched_at is None else matched_at
                         if at + used == len(obs):
                             return _Outcome(child, explored, len(obs), [])
                         continue
-                    if t.label.kind == "segment" and target.endpoint(side) == world.endpoint(side):
+                    if (
+                        t.label.kind == "segment"
+                        and target.endpoint(t.label.actor) == world.endpoint(t.label.actor)
+                        and not (arriving_at_host and t.sent)
+                        and pending == node.pending
+                    ):
                         continue  # an arrival that changes nothing: the node before it can do all it can
                     if beam is not None and (depth >= BEAM_DEPTH or len(closure) + len(queue) >= QUICK_CLOSURE):
                         continue
-                    group = seen.setdefault((target.a, target.b), [])
+                    group = seen.setdefault((target.a, target.b, pending), [])
                     if any(_subsumes(w, target, reorder) for w in group):
                         continue
                     group.append(target)
-                    queue.append((_Node(target, at, 0, olds, before, step), depth + 1))
+                    queue.append((_Node(target, at, 0, olds, before_node, step, pending), depth + 1))
                     explored += 1
             if explored >= max_nodes:
                 return _Outcome(None, explored, best, closure, error, stopped=True)
@@ -870,6 +1138,7 @@ def _breadth_first(
     max_nodes: int,
     old_duplicates: OldDuplicates,
     tick: float | None,
+    unmodelled: Unmodelled | None = None,
 ) -> _Outcome:
     """Search every interleaving breadth first, losses included (for networks where losses are counted or timed)."""
 
@@ -902,6 +1171,8 @@ def _breadth_first(
             and (old := old_duplicates.transition(machine, world, obs[at]))
         ):
             transitions = [*transitions, old]
+        if unmodelled is not None and at < len(obs) and (extra := unmodelled.transition(machine, world, obs, at)):
+            transitions = [*transitions, extra]
         for t in transitions:
             later = clock + 1 if t.label.kind == "tick" else clock
             if tick is not None and t.label.kind == "tick" and (at == len(obs) or later > due(at)):
@@ -938,6 +1209,37 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _never_sent(binding: Binding, obs: list[Observed], k: int, exact_acks: bool) -> str:
+    """Why no run of the spec sends segment ``k`` after the ones before it, when that is plain; else "".
+
+    Its data does not line up with the units its TCB sent (see :func:`bind`); or, with one incarnation
+    each side, no old duplicates and the rulebook's rules, its ACK covers octets the peer had not sent:
+    every segment a TCP sends is seen (see :data:`ABSTRACTIONS`), and RCV.NXT advances only over the
+    peer's SYN, text and FIN (RFC 9293 §3.10.7.4), so SEG.ACK = RCV.NXT never passes the end of the
+    peer's segments seen before it.
+    """
+    if k >= len(obs):
+        return ""
+    if k in binding.uninterpretable:
+        return binding.uninterpretable[k]
+    o = obs[k]
+    single = all(len(incs) == 1 for incs in binding.incarnations)
+    if not (exact_acks and single and not binding.late_start and o.flags & ACK and o.ack is not None):
+        return ""
+    peer = o.receiver
+    iss = binding.incarnations[SIDES.index(peer)][0].iss
+    ends = [
+        seq_sub((p.seq + p.length + bool(p.flags & SYN) + bool(p.flags & FIN)) & MASK, iss)
+        for p in obs[:k]
+        if p.sender == peer and not p.flags & RST
+    ]
+    reach = max(ends, default=0)
+    if seq_sub(o.ack, iss) > reach:
+        sent = f"up to {(iss + reach) & MASK}" if ends else "nothing"
+        return f"its ACK {o.ack} acknowledges octets {peer} had not sent: {peer} had sent {sent}"
+    return ""
+
+
 def _search(
     machine: Machine,
     binding: Binding,
@@ -945,22 +1247,35 @@ def _search(
     max_nodes: int,
     old_duplicates: int,
     progress: Progress | None,
+    exact_acks: bool = True,
+    at_host: int | None = None,
 ) -> _Outcome:
     """The quick search first, where the network may lose anything; when it finds no run, the exact one decides.
 
     The quick search keeps a few nodes a step (:data:`BEAM`), and the network loses every segment
     whose arrival would change nothing: each run it finds is a run of the spec, so its ACCEPTED is
-    sound.  It may miss a run, so it never rejects: the exact search does, or says UNKNOWN.
+    sound.  It may miss a run, so it rejects only where no run can go on (:func:`_never_sent`): the
+    exact search does, or says UNKNOWN.  ``exact_acks``: the rules are RFC 9293's (no broken variant),
+    whose RCV.NXT never passes what the peer sent.  ``at_host``: the capture was taken at that host.
     """
     tick = binding.config.tick
     olds = OldDuplicates.of(binding, old_duplicates)
+    extras = Unmodelled(obs)
     if _implicit_loss(binding.config):
-        found = _layered(machine, binding.initial, obs, max_nodes, olds, BEAM, progress)
+        found = _layered(machine, binding.initial, obs, max_nodes, olds, BEAM, progress, extras, at_host)
+        if found.done is None and not found.stopped and (why := _never_sent(binding, obs, found.best, exact_acks)):
+            # The quick search matched every segment before this one, and no run sends this one: REJECTED here.
+            return replace(found, error=why)
         if found.done is None:
-            exact = _layered(machine, binding.initial, obs, max_nodes, olds, None, progress)
+            exact = _layered(machine, binding.initial, obs, max_nodes, olds, None, progress, extras, at_host)
             found = replace(exact, explored=exact.explored + found.explored)
+    elif at_host is not None:
+        raise ConfigError(
+            f"a capture taken at one host is replayed only on a network that may lose any segment, with no clock: "
+            f"{binding.config.name} has {binding.config.bounds()}"
+        )
     else:
-        found = _breadth_first(machine, binding.initial, obs, max_nodes, olds, tick)
+        found = _breadth_first(machine, binding.initial, obs, max_nodes, olds, tick, extras)
     return found
 
 
@@ -971,17 +1286,19 @@ def replay(
     max_nodes: int = MAX_NODES,
     old_duplicates: int = 0,
     progress: Progress | None = None,
+    at: str | None = None,
 ) -> Replay:
     """Search for a run of the spec (or of a broken ``variant``) that sends exactly the capture's segments, in order.
 
     Up to ``old_duplicates`` segments may be old duplicates instead: sent by an incarnation before the
     capture began and still in the network (RFC 9293 §3.4, Figures 8 and 11).  Raises ConfigError when
     the variant cannot apply to the configuration (short-time-wait needs a timed one).
-    ``progress(matched, total)`` is told each time the search has matched one more segment.
+    ``progress(matched, total)`` is told each time the search has matched one more segment.  ``at``
+    ("A" or "B"): the capture was taken at that host, not on the wire (see :data:`ABSTRACTIONS`).
     """
     start = time.perf_counter()
     obs, origin = readings(capture)
-    binding = bind(replace(capture, segments=obs), base)
+    binding = bind(replace(capture, segments=obs), base, at)
     rules = all_rules()
     incarnations = binding.incarnations[A] + binding.incarnations[B]
     if any(inc.plain_abort for inc in incarnations) and all(inc.plain_abort for inc in incarnations if inc.aborts):
@@ -992,7 +1309,8 @@ def replay(
     machine = Machine(binding.config, rules, memo_limit=REPLAY_MEMO, ghosts=False)
     tick = binding.config.tick
     with _no_cyclic_gc():
-        found = _search(machine, binding, obs, max_nodes, old_duplicates, progress)
+        at_host = SIDES.index(at) if at is not None else None
+        found = _search(machine, binding, obs, max_nodes, old_duplicates, progress, variant is None, at_host)
     seconds = time.perf_counter() - start
     if found.done is not None:
         path = [replace(step, observed=tuple(origin[k] for k in step.observed)) for step in found.done.path()]
@@ -1047,6 +1365,10 @@ def _event(t: Transition) -> str:
         "lose": "loses",
         "duplicate": "duplicates",
         OLD_DUPLICATE: "an old duplicate, in flight since before the capture",
+        REACHES: "segment reaches it (processed later, in order)",
+        WINDOW_UPDATE: "sends a window update (§3.8.6.2.2)",
+        WINDOW_PROBE: "sends a zero-window probe (§3.8.6.1)",
+        RECOVERY: "sends an unacknowledged segment again (§3.8.6; RFC 8985, RFC 6675)",
     }.get(label.kind, label.kind)
     return f"{who}: {what}" + (f" ({rules})" if rules else "")
 

@@ -38,13 +38,21 @@ PATTERNS = {
 }
 
 
+#: The long recordings (headers only, thousands of segments): how each begins and ends, and what it must show.
+LONG = {
+    "bulk": ("AS BS. A.", "BFP. A. AF. B."),
+    "bulk-drop": ("AS BS. A.", "BFP. A. AF. B."),
+    "slow-reader": ("AS BS. A.", "BF. AF. B."),
+}
+
+
 def pattern(segments: list[Observed]) -> str:
     return " ".join(s.sender + s.letters for s in segments)
 
 
 def test_every_recording_has_a_fixture_and_a_kernel() -> None:
-    assert sorted(PATTERNS) == sorted(r.name for r in recordings())
-    assert sorted(p.stem for p in CAPTURES.glob("*.pcap")) == sorted(PATTERNS)
+    assert sorted([*PATTERNS, *LONG]) == sorted(r.name for r in recordings())
+    assert sorted(p.stem for p in CAPTURES.glob("*.pcap")) == sorted([*PATTERNS, *LONG])
     assert (CAPTURES / "KERNEL").read_text().startswith("Linux ")
 
 
@@ -55,6 +63,34 @@ def test_a_fixture_reads_back_with_its_pattern(name: str) -> None:
     assert capture.a is not None and capture.a[1] == 40000  # A sent the first SYN
     assert capture.segments[0].time == 0.0
     assert all(b.time >= a.time for a, b in itertools.pairwise(capture.segments))
+
+
+@pytest.mark.parametrize("name", sorted(LONG))
+def test_a_long_fixture_is_a_bulk_transfer_in_mss_sized_segments(name: str) -> None:
+    """Thousands of segments, each of at most one MSS (1448 octets with timestamps: the MTU is 1500), kept as
+    headers only (the payload length is read from the IP header)."""
+    capture = read_capture(CAPTURES / f"{name}.pcap")
+    first, last = LONG[name]
+    assert pattern(capture.segments[:3]) == first and pattern(capture.segments).endswith(last)
+    assert len(capture.segments) > 500
+    assert max(s.length for s in capture.segments) == 1448
+    assert (CAPTURES / f"{name}.pcap").stat().st_size < 120 * len(capture.segments)
+
+
+def test_the_long_fixtures_show_what_they_are_for() -> None:
+    """bulk-drop: a segment sent twice (the dropped one); slow-reader: a zero window, and probes into it."""
+    drop = read_capture(CAPTURES / "bulk-drop.pcap").segments
+    data = [(s.sender, s.seq) for s in drop if s.length]
+    assert len(data) > len(set(data))
+    slow = read_capture(CAPTURES / "slow-reader.pcap").segments
+    assert any(s.window == 0 for s in slow)
+    sent, probes = 0, 0
+    for s in slow:
+        if s.sender == "A" and s.length:
+            sent = (s.seq + s.length) % 2**32
+        elif s.sender == "A" and s.flags == 0x10 and s.seq == (sent - 1) % 2**32:
+            probes += 1  # a pure ACK one below SND.NXT: Linux's zero-window probe
+    assert probes >= 1
 
 
 @pytest.mark.parametrize("name", sorted(PATTERNS))

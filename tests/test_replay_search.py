@@ -125,3 +125,27 @@ def test_channels_contain_what_losses_leave() -> None:
     assert not _contains((a, b), (b, a), reorder=False)  # FIFO: losses keep the order
     assert _contains((a, b, c), (a, c), reorder=True)
     assert not _contains((a, b), (a, a), reorder=True)  # a multiset: one copy is not two
+
+
+# --- the long recordings, mutated -----------------------------------------------------------------
+
+MUTATIONS = {
+    "an ACK of an octet never sent": lambda o: dataclasses.replace(o, ack=(o.ack or 0) + 100_000),
+    "a sequence gap": lambda o: dataclasses.replace(o, seq=(o.seq + 3 * 1448) % 2**32),
+    "a SYN mid-connection": lambda o: dataclasses.replace(o, flags=o.flags | 0x02),
+}
+
+
+@pytest.mark.parametrize("recording", ["bulk", "bulk-drop", "slow-reader"])
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_a_long_recording_with_one_field_changed_is_rejected_at_that_segment(recording: str, mutation: str) -> None:
+    """The committed long captures are ACCEPTED (test_replay); one field of one data segment in the middle
+    changed, each is REJECTED at that segment, with the reason."""
+    cap = read_capture(CAPTURES / f"{recording}.pcap")
+    data = [k for k, o in enumerate(cap.segments) if o.length and o.sender == "A"]
+    k = data[len(data) // 2]
+    segs = list(cap.segments)
+    segs[k] = MUTATIONS[mutation](segs[k])
+    r = replay(dataclasses.replace(cap, segments=segs), capture_network())
+    assert r.verdict == REJECTED and r.rejected_at == k, (r.verdict, r.rejected_at, k, r.reason)
+    assert r.reason
