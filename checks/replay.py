@@ -168,8 +168,12 @@ class Binding:
                 octets = "octet" if inc.sizes[0] == 1 else "octets"
                 sends += f" ({inc.sizes[0]} {octets} each)"
             elif len(inc.sizes) > SIZES_SHOWN:
-                shown = ", ".join(str(n) for n in inc.sizes[:SIZES_SHOWN])
-                sends += f" ({shown}, ...: {sum(inc.sizes):,} octets)"
+                runs = [(size, len(list(group))) for size, group in itertools.groupby(inc.sizes)]
+                if len(runs) <= SIZES_SHOWN:  # 1381 x 1448, 240
+                    shown = ", ".join(f"{n} x {size}" if n > 1 else str(size) for size, n in runs)
+                else:
+                    shown = ", ".join(str(n) for n in inc.sizes[:SIZES_SHOWN]) + ", ..."
+                sends += f" ({shown}: {sum(inc.sizes):,} octets)"
             elif inc.sizes:
                 octets = "octet" if inc.sizes == (1,) else "octets"
                 sends += f" ({', '.join(str(n) for n in inc.sizes)} {octets})"
@@ -1381,7 +1385,8 @@ def _unseen(t: Transition) -> str:
     label = t.label
     if label.kind == "call":
         rules = "+".join(r.name for r in t.rules)
-        return f"{SIDES[label.actor]}: user call ({rules}), which sends nothing"
+        sends = "what it sends is seen as it arrives" if t.sent else "which sends nothing"
+        return f"{SIDES[label.actor]}: user call ({rules}), {sends}"
     if label.kind == "crash":
         return f"{SIDES[label.actor]} crashes and loses its TCB (§3.5.1)"
     assert label.seg is not None
