@@ -395,6 +395,14 @@ def recordings() -> tuple[Recording, ...]:
             settle=1.0,
         ),
         Recording(
+            "close-in-syn-sent",
+            "the SYN,ACK is dropped and the client closes in SYN-SENT (no segment); the server's SYN,ACK sent "
+            "again draws a RST from the closed port",
+            close_in_syn_sent,
+            drops=(_drop_first("--dport", str(CLIENT_PORT), "--tcp-flags", "SYN,ACK,FIN,RST", "SYN,ACK"),),
+            settle=0.2,
+        ),
+        Recording(
             "bulk",
             f"{BULK_OCTETS:,} octets each way in MSS-sized segments (loopback MTU {BULK_MTU}); the server closes "
             "right after its last write, so its FIN rides on its last data",
@@ -485,6 +493,20 @@ def half_open() -> None:
         again.connect((LOOPBACK, SERVER_PORT))
         again.sendall(b"again")
     thread.join(5)
+    listener.close()
+
+
+def close_in_syn_sent() -> None:
+    """The client connects and closes before the (dropped) SYN,ACK arrives: in SYN-SENT the TCB is deleted
+    and nothing is sent (RFC 9293 §3.10.4); the server's SYN,ACK sent again meets a closed port: a RST."""
+    listener = _listener()
+    c = _client()
+    c.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        c.connect((LOOPBACK, SERVER_PORT))
+    time.sleep(0.1)
+    c.close()
+    time.sleep(1.5)  # the server's retransmission timeout (1 s for a SYN,ACK)
     listener.close()
 
 

@@ -24,6 +24,7 @@ CAPTURES = Path(__file__).parent / "captures"
 PATTERNS = {
     "abort": "AS BS. A. AP. B. AR.",
     "client-closes": "AS BS. A. AP. B. BP. A. AF. BF. A.",
+    "close-in-syn-sent": "AS BS. BS. AR",
     "closed-port": "AS BR.",
     "data-overtaken": "AS BS. A. AP. B. AP. AF. B. AP. B. BF. A.",
     "half-close": "AS BS. A. AP. B. AF. BP. A. BP. A. BF. A.",

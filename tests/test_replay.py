@@ -43,6 +43,7 @@ RECORDED = sorted(p.stem for p in CAPTURES.glob("*.pcap"))
 FINAL = {
     "abort": (CLOSED, ESTABLISHED),
     "client-closes": (TIME_WAIT, LAST_ACK),
+    "close-in-syn-sent": (CLOSED, SYN_RECEIVED),
     "closed-port": (SYN_SENT, CLOSED),
     "data-overtaken": (TIME_WAIT, LAST_ACK),
     "half-close": (TIME_WAIT, LAST_ACK),

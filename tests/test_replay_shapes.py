@@ -159,6 +159,15 @@ def test_a_close_in_syn_sent_is_inferred_and_the_syn_ack_draws_a_reset() -> None
     assert "(A: user call (close-syn-sent), which sends nothing)" in replay_text(r)
 
 
+def test_the_kernel_closes_in_syn_sent() -> None:
+    """Recorded (close-in-syn-sent): the client closes before the SYN,ACK arrives; Linux's RST answers the
+    SYN,ACK sent again: the CLOSE, which sends nothing, is inferred from that reset."""
+    cap = read_capture(Path(__file__).parent / "captures" / "close-in-syn-sent.pcap")
+    r = replay(cap, capture_network())
+    assert r.verdict == ACCEPTED, replay_text(r)
+    assert "close-syn-sent" in {rule.name for step in r.path for rule in step.transition.rules}
+
+
 # --- old duplicates that could really be old ------------------------------------------------------
 
 OLD = {
