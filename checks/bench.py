@@ -574,6 +574,7 @@ RECORDED_REPLAYS = (
     ("bulk-drop", None, False),
     ("bulk-drop", "A", False),
     ("slow-reader", None, False),
+    ("slow-reader", "A", False),
     ("slow-reader", "B", False),
 )
 

@@ -749,29 +749,37 @@ def _subsumes(big: World, small: World, reorder: bool) -> bool:
     )
 
 
-def _stale(machine: Machine, world: World, channel: int, seg: Segment) -> bool:
-    """Whether ``seg`` is a pure ACK whose arrival now, in a synchronized state, would change nothing."""
+def _stale(machine: Machine, world: World, channel: int, seg: Segment, old_data: bool = False) -> bool:
+    """Whether ``seg`` is a pure ACK (not a probe) or, with ``old_data``, a copy of data already received, whose
+    arrival now, in a synchronized state, would change nothing and draw at most a pure ACK."""
     side = 1 - channel
     before = world.endpoint(side)
-    if not is_pure_ack(seg) or before.state not in SYNCHRONIZED:
+    if before.state not in SYNCHRONIZED:
         return False
-    if seq_lt(before.snd_una, seg.ack) and seq_le(seg.ack, before.snd_nxt):
-        return False  # it acknowledges new data: SND.UNA advances (§3.10.7.4, fifth step)
+    if is_pure_ack(seg):
+        if seq_lt(before.snd_una, seg.ack) and seq_le(seg.ack, before.snd_nxt):
+            return False  # it acknowledges new data: SND.UNA advances (§3.10.7.4, fifth step)
+    elif not old_data or seg.flags & COMPARED & ~URG != ACK or not seq_le((seg.seq + seg.size) & MASK, before.rcv_nxt):
+        return False
+    if is_pure_ack(seg) and seg.seq == (before.rcv_nxt - 1) & MASK:
+        return False  # a probe just below RCV.NXT (§3.8.6.1): the ACK it draws may be seen
     return all(
         t.target.endpoint(side) == before and all(is_pure_ack(s) for _, s in t.sent)
         for t in machine.arrival(world, channel, seg)
     )
 
 
-def _forget_stale(machine: Machine, world: World) -> World:
-    """``world`` after the network loses every in-flight pure ACK whose arrival would now change nothing.
+def _forget_stale(machine: Machine, world: World, old_data: bool = False) -> World:
+    """``world`` after the network loses every in-flight pure ACK (and, with ``old_data``, every copy of data
+    already received) whose arrival would now change nothing.
 
     Such ACKs pile up in the network of a long capture (each one acknowledged a little more than the
-    last); the quick search forgets them, which may lose a run that needs one later -- it never rejects.
+    last), and so do the unseen retransmissions of the other side when the capture was taken at one
+    host; the quick search forgets them, which may lose a run that needs one later -- it never rejects.
     """
     for channel in (0, 1):
         chan = world.channel(channel)
-        keep = tuple(seg for seg in chan if not _stale(machine, world, channel, seg))
+        keep = tuple(seg for seg in chan if not _stale(machine, world, channel, seg, old_data))
         if len(keep) != len(chan):
             world = world._replace(ab=keep) if channel == 0 else world._replace(ba=keep)
     return world
@@ -1030,7 +1038,7 @@ def _layered(
         at_the_host = at_host is not None and side == at_host
         if beam is not None:
             for node in nodes:
-                node.world = _forget_stale(machine, node.world)
+                node.world = _forget_stale(machine, node.world, old_data=at_host is not None)
             nodes.sort(key=_promise)
             del nodes[beam:]
             if at_the_host:

@@ -104,7 +104,7 @@ def test_every_arrival_at_the_host_is_seen() -> None:
     assert replay(cap, capture_network(), at="A").verdict == ACCEPTED
 
 
-@pytest.mark.parametrize("name", ["client-closes", "simultaneous-open", "lost-syn", "bulk"])
+@pytest.mark.parametrize("name", ["client-closes", "simultaneous-open", "lost-syn", "bulk", "slow-reader"])
 @pytest.mark.parametrize("at", SIDES)
 def test_loopback_recordings_are_accepted_at_either_host(name: str, at: str) -> None:
     r = replay(read_capture(CAPTURES / f"{name}.pcap"), capture_network(), at=at)
