@@ -536,7 +536,7 @@ class OldDuplicates:
         chan = (*world.channel(side), seg)
         if machine.config.reorder:
             chan = tuple(sorted(chan))
-        target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+        target = _with_channel(world, side, chan)
         return Transition(Label(NET, OLD_DUPLICATE, side, seg), target, sent=((side, seg),))
 
 
@@ -611,7 +611,7 @@ class Unmodelled:
         chan = (*world.channel(side), seg)
         if machine.config.reorder:
             chan = tuple(sorted(chan))
-        target = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+        target = _with_channel(world, side, chan)
         return Transition(Label(side, kind, side, seg), target, sent=((side, seg),))
 
 
@@ -655,7 +655,7 @@ def _observe_in_order(
                 grown.append((world, used + 1, withheld))
             if is_pure_ack(seg):
                 chan = _remove_last(world.channel(side), seg) if seg in world.channel(side) else world.channel(side)
-                world = world._replace(ab=chan) if side == A else world._replace(ba=chan)
+                world = _with_channel(world, side, chan)
                 grown.append((world, used, withheld + (seg,)))
         ways = grown
     return ways
@@ -781,7 +781,7 @@ def _forget_stale(machine: Machine, world: World, old_data: bool = False) -> Wor
         chan = world.channel(channel)
         keep = tuple(seg for seg in chan if not _stale(machine, world, channel, seg, old_data))
         if len(keep) != len(chan):
-            world = world._replace(ab=keep) if channel == 0 else world._replace(ba=keep)
+            world = _with_channel(world, channel, keep)
     return world
 
 
@@ -882,6 +882,7 @@ def _ahead(n: int, base: int) -> int:
 
 
 def _with_channel(world: World, channel: int, chan: tuple[Segment, ...]) -> World:
+    """``world`` with channel ``channel`` (0 = A > B) holding ``chan``."""
     return world._replace(ab=chan) if channel == A else world._replace(ba=chan)
 
 
